@@ -1,0 +1,108 @@
+"""`flask kb ...` commands: thin wrappers over the content, search and contact modules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from kb.content import check_articles, load_articles, load_categories, load_synonyms
+
+kb_cli = AppGroup("kb", help="Manage the help center: check articles, build the search index.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(kb_cli)
+
+
+@kb_cli.command("check")
+@click.option(
+    "--articles",
+    "articles_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Articles directory to check (default: KB_ARTICLES_DIR).",
+)
+def check_command(articles_dir: Path | None) -> None:
+    """Validate every article, synonyms.yml and categories.yml; exit 1 on any error."""
+    directory = articles_dir or current_app.config["ARTICLES_DIR"]
+    articles, problems = check_articles(directory, current_app.config["LANGUAGES"])
+    problems += load_synonyms(directory)[1] + load_categories(directory)[1]
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in {directory}")
+    by_lang: dict[str, int] = {}
+    for article in articles:
+        by_lang[article.lang] = by_lang.get(article.lang, 0) + 1
+    counts = ", ".join(f"{count} {lang}" for lang, count in sorted(by_lang.items()))
+    click.echo(f"{len(articles)} articles OK ({counts or 'none'}) in {directory}")
+
+
+@kb_cli.command("index")
+@click.option(
+    "--if-changed",
+    is_flag=True,
+    help="Rebuild only when articles, synonyms or the index format changed since the last build.",
+)
+def index_command(if_changed: bool) -> None:
+    """Build the search index from the articles directory (atomic full rebuild)."""
+    from kb.search import build_index, fingerprint, index_is_current, write_fingerprint
+
+    articles_dir = current_app.config["ARTICLES_DIR"]
+    index_dir = current_app.config["INDEX_DIR"]
+    current = fingerprint(articles_dir)
+    if if_changed and index_is_current(index_dir, current):
+        click.echo(f"Search index is up to date ({index_dir}).")
+        return
+    articles, problems = load_articles(articles_dir, current_app.config["LANGUAGES"])
+    for problem in problems:
+        click.echo(f"skipped: {problem}", err=True)
+    synonyms, synonym_problems = load_synonyms(articles_dir)
+    for problem in synonym_problems:
+        click.echo(f"skipped: {problem}", err=True)
+    published = [article for article in articles if article.published]
+    with click.progressbar(length=len(published), label="Indexing articles") as bar:
+        count = build_index(index_dir, published, synonyms, progress=bar.update)
+    write_fingerprint(index_dir, current)
+    click.echo(f"Indexed {count} published articles into {index_dir}.")
+
+
+@kb_cli.command("eval")
+@click.option(
+    "--articles",
+    "articles_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of articles to index in a temporary index.",
+)
+@click.option(
+    "--queries",
+    "queries_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='JSONL file, one {"id", "query", "lang", "relevant": [slugs]} per line.',
+)
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100), help="Cut-off.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def eval_command(articles_dir: Path, queries_file: Path, k: int, as_json: bool) -> None:
+    """Measure search quality: hit@1, hit@5, hit@k, MRR@k and zero-result rate per language."""
+    from kb.search import evaluate
+
+    try:
+        report = evaluate(
+            articles_dir, queries_file, k=k, languages=current_app.config["LANGUAGES"]
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+        return
+    metrics = [key for key in report if key not in ("queries", "by_lang")]
+    click.echo(f"{'set':<8}{'queries':>9}" + "".join(f"{m:>18}" for m in metrics))
+    rows = [("all", report)] + sorted(report["by_lang"].items())
+    for name, figures in rows:
+        cells = "".join(f"{figures[m]:>18.4f}" for m in metrics)
+        click.echo(f"{name:<8}{figures['queries']:>9}{cells}")

@@ -1,0 +1,72 @@
+"""Event tables. Visits are anonymous: a random id from the signed session cookie, no IP."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kb.extensions import db
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class SearchEvent(db.Model):
+    """A search as the customer typed it (redacted) and what they were shown."""
+
+    __tablename__ = "search_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    query: Mapped[str] = mapped_column(String(300))
+    normalized_query: Mapped[str] = mapped_column(String(300), index=True)
+    result_count: Mapped[int]
+    shown_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # "search" page, "contact" flow or "api".
+    source: Mapped[str] = mapped_column(String(16))
+    flow_id: Mapped[int | None] = mapped_column(ForeignKey("contact_flow.id"), index=True)
+
+
+class ArticleView(db.Model):
+    __tablename__ = "article_view"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    article_key: Mapped[str] = mapped_column(String(200), index=True)
+    search_id: Mapped[int | None] = mapped_column(ForeignKey("search_event.id"), index=True)
+    # 1-based rank of the article in that search's results.
+    position: Mapped[int | None]
+
+
+class Feedback(db.Model):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    article_key: Mapped[str] = mapped_column(String(200), index=True)
+    helpful: Mapped[bool]
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class ContactFlow(db.Model):
+    """One pass through "answers before the contact form"."""
+
+    __tablename__ = "contact_flow"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[str] = mapped_column(String(32), index=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    question: Mapped[str] = mapped_column(String(1000), default="")
+    suggestions_shown: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # None while open; "resolved" (an answer solved it) or "contacted" (request submitted).
+    outcome: Mapped[str | None] = mapped_column(String(16), index=True)
+    resolved_key: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,254 @@
+"""Build and update the Whoosh index of published articles (DESIGN.md section 5).
+
+The index lives in ``<index_dir>/v<SCHEMA_VERSION>``: a change of fields or analysis bumps
+the version, so a new index is built beside the old one instead of over it. Next to the
+Whoosh files that directory holds the synonym groups (``synonyms.json``) and the fingerprint
+of the articles it was built from (``fingerprint``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from html.parser import HTMLParser
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.fields import ID, KEYWORD, TEXT, Schema
+from whoosh.writing import CLEAR
+
+from kb.content import Article
+from kb.errors import SearchUnavailable
+from kb.search.analysis import script_aware_analyzer, spelling_analyzer
+
+logger = logging.getLogger(__name__)
+
+# Bump whenever the schema or the analysis changes: the index is then rebuilt in a new
+# directory and a web worker never reads an index its code cannot query.
+SCHEMA_VERSION = 1
+# Seconds a writer waits for another writer's lock before giving up.
+WRITER_TIMEOUT = 30.0
+SYNONYMS_FILE = "synonyms.json"
+FINGERPRINT_FILE = "fingerprint"
+ARTICLE_SYNONYMS_FILE = "synonyms.yml"
+
+# Searchable text fields and their query-time boosts.
+FIELD_BOOSTS = {"title": 3.0, "questions": 2.0, "tagwords": 1.5, "summary": 1.0, "body": 1.0}
+
+
+def make_schema() -> Schema:
+    analyzer = script_aware_analyzer()
+    return Schema(
+        key=ID(unique=True, stored=True),
+        lang=ID(stored=True),
+        slug=ID(stored=True),
+        title=TEXT(analyzer=analyzer, stored=True, chars=True),
+        questions=TEXT(analyzer=analyzer, stored=True, chars=True),
+        summary=TEXT(analyzer=analyzer, stored=True, chars=True),
+        # Plain text of the rendered article: searched, and the source of snippets.
+        body=TEXT(analyzer=analyzer, stored=True, chars=True),
+        category=ID(stored=True),
+        tags=KEYWORD(stored=True, commas=True, lowercase=True),
+        tagwords=TEXT(analyzer=analyzer),
+        # Unstemmed words of the article, the vocabulary of "did you mean".
+        spelling=TEXT(analyzer=spelling_analyzer(), phrase=False),
+    )
+
+
+def index_path(index_dir: Path | str) -> Path:
+    """The directory of the current schema version's index inside ``index_dir``."""
+    return Path(index_dir) / f"v{SCHEMA_VERSION}"
+
+
+def index_exists(index_dir: Path | str) -> bool:
+    path = index_path(index_dir)
+    return path.is_dir() and whoosh_index.exists_in(str(path))
+
+
+def build_index(
+    index_dir: Path | str,
+    articles: Iterable[Article],
+    synonyms: Iterable[tuple[str, ...]] = (),
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Replace the index with the published ``articles``; return how many were indexed.
+
+    One writer adds every document and commits with ``mergetype=CLEAR``, so readers move
+    from the old generation to the complete new one at once. ``progress(1)`` is called after
+    each article (drafts included), matching click's ``bar.update``.
+    """
+    path = index_path(index_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / FINGERPRINT_FILE).unlink(missing_ok=True)
+    schema = make_schema()
+    if whoosh_index.exists_in(str(path)):
+        # The current schema, not the pickled one: CLEAR drops every old segment.
+        ix = whoosh_index.open_dir(str(path), schema=schema)
+    else:
+        ix = whoosh_index.create_in(str(path), schema)
+    count = 0
+    with _writing(ix, mergetype=CLEAR) as writer:
+        for article in articles:
+            if article.published:
+                writer.add_document(**article_document(article))
+                count += 1
+            if progress is not None:
+                progress(1)
+    _write_atomically(path / SYNONYMS_FILE, json.dumps([list(g) for g in synonyms]))
+    logger.info("indexed %d articles in %s", count, path)
+    return count
+
+
+def update_article(index_dir: Path | str, article: Article) -> None:
+    """Add or replace one article in the index; a draft is removed from it."""
+    ix = _open(index_dir)
+    with _writing(ix) as writer:
+        if article.published:
+            writer.update_document(**article_document(article))
+        else:
+            writer.delete_by_term("key", article.key)
+
+
+def remove_article(index_dir: Path | str, key: str) -> None:
+    """Remove the article with ``key`` ("lang/slug") from the index, if it is there."""
+    ix = _open(index_dir)
+    with _writing(ix) as writer:
+        writer.delete_by_term("key", key)
+
+
+def load_index_synonyms(index_dir: Path | str) -> list[tuple[str, ...]]:
+    """The synonym groups stored beside the index by `build_index` (none if absent)."""
+    try:
+        data = json.loads((index_path(index_dir) / SYNONYMS_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as error:
+        logger.warning("ignoring unreadable synonyms beside the index: %s", error)
+        return []
+    return [tuple(str(term) for term in group) for group in data if isinstance(group, list)]
+
+
+def fingerprint(articles_dir: Path | str) -> str:
+    """A hash of every article file (path and content), the synonyms and the schema version."""
+    articles_dir = Path(articles_dir)
+    digest = hashlib.sha256(f"kb-search-v{SCHEMA_VERSION}\n".encode())
+    paths = sorted(articles_dir.rglob("*.md"))
+    synonyms = articles_dir / ARTICLE_SYNONYMS_FILE
+    if synonyms.is_file():
+        paths.append(synonyms)
+    for path in paths:
+        name = path.relative_to(articles_dir).as_posix().encode()
+        content = path.read_bytes()
+        digest.update(b"%d:%s%d:" % (len(name), name, len(content)))
+        digest.update(content)
+    return digest.hexdigest()
+
+
+def write_fingerprint(index_dir: Path | str, value: str) -> None:
+    """Record that the index was built from articles with this `fingerprint`."""
+    _write_atomically(index_path(index_dir) / FINGERPRINT_FILE, value)
+
+
+def index_is_current(index_dir: Path | str, value: str) -> bool:
+    """True when the index exists and was last built from articles with this fingerprint."""
+    if not index_exists(index_dir):
+        return False
+    try:
+        stored = (index_path(index_dir) / FINGERPRINT_FILE).read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return stored.strip() == value
+
+
+def article_document(article: Article) -> dict[str, str]:
+    """The fields Whoosh stores for one article."""
+    body = plain_text(article.html)
+    questions = "\n".join(article.questions)
+    document = {
+        "key": article.key,
+        "lang": article.lang,
+        "slug": article.slug,
+        "title": article.title,
+        "questions": questions,
+        "summary": article.summary,
+        "body": body,
+        "spelling": "\n".join((article.title, questions, article.summary, body)),
+    }
+    if article.category:
+        document["category"] = article.category
+    if article.tags:
+        document["tags"] = ",".join(article.tags)
+        document["tagwords"] = "\n".join(article.tags)
+    return document
+
+
+class _TextExtractor(HTMLParser):
+    BLOCKS = frozenset(
+        "p br hr h1 h2 h3 h4 h5 h6 ul ol li dl dt dd blockquote table tr th td pre".split()
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+        elif tag == "img":
+            alt = dict(attrs).get("alt")
+            if alt:
+                self.parts.append(f" {alt} ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(html: str) -> str:
+    """The readable text of (sanitised) HTML: no markup, one line per block."""
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    lines = (" ".join(line.split()) for line in "".join(extractor.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _open(index_dir: Path | str):
+    path = index_path(index_dir)
+    try:
+        return whoosh_index.open_dir(str(path))
+    except (OSError, whoosh_index.EmptyIndexError, whoosh_index.IndexError) as error:
+        raise SearchUnavailable(f"no search index in {path}; run `flask kb index`") from error
+
+
+@contextmanager
+def _writing(ix, **commit_options) -> Iterator:
+    """A writer that commits with ``commit_options`` on success and releases its lock always."""
+    try:
+        writer = ix.writer(timeout=WRITER_TIMEOUT)
+    except whoosh_index.LockError as error:
+        raise SearchUnavailable("the search index is locked by another writer") from error
+    try:
+        yield writer
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit(**commit_options)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+    ) as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(handle.name, path)

@@ -1,0 +1,74 @@
+"""JSON API: search (also behind the live suggestions of the contact flow) and articles."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, request, session, url_for
+
+from kb import insights
+from kb.errors import SearchUnavailable
+from kb.web.public import QUERY_MAX
+from kb.web.services import library, search_engine
+from kb.web.visit import visit_id
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_LIMIT = 20
+
+
+@bp.get("/search")
+def search():
+    query = request.args.get("q", "")
+    lang = request.args.get("lang", current_app.config["DEFAULT_LANG"])
+    limit = request.args.get("limit", 10, type=int)
+    if len(query) > QUERY_MAX:
+        abort(400, f"q is longer than {QUERY_MAX} characters")
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(400, f"lang must be one of {', '.join(current_app.config['LANGUAGES'])}")
+    if not 1 <= limit <= MAX_LIMIT:
+        abort(400, f"limit must be between 1 and {MAX_LIMIT}")
+    query = query.strip()
+    if not query:
+        return jsonify(query="", results=[], suggestion=None)
+    try:
+        results = search_engine().search(query, lang, limit=limit)
+    except SearchUnavailable:
+        abort(503, "search is unavailable")
+    keys = [hit.key for hit in results.hits]
+    if request.args.get("context") == "contact":
+        # Live suggestions while typing: remember what was shown, but a half-typed
+        # question is not a search of its own (the flow records the final question).
+        insights.attach_flow_suggestions(session.get("flow_id"), visit_id(), keys)
+    else:
+        insights.record_search(visit_id(), lang, query, results.total, keys, "api")
+    return jsonify(
+        query=results.query,
+        results=[
+            {
+                "slug": hit.slug,
+                "lang": hit.lang,
+                "title": hit.title,
+                "summary": hit.summary,
+                "snippet": hit.snippet,
+                "url": url_for("public.article", lang=hit.lang, slug=hit.slug),
+                "score": round(hit.score, 4),
+            }
+            for hit in results.hits
+        ],
+        suggestion=results.suggestion,
+    )
+
+
+@bp.get("/articles/<lang:lang>/<slug>")
+def article(lang: str, slug: str):
+    found = library().get(lang, slug)
+    if found is None:
+        abort(404, "no such article")
+    return jsonify(
+        slug=found.slug,
+        lang=found.lang,
+        title=found.title,
+        summary=found.summary,
+        category=found.category,
+        html=found.html,
+        url=url_for("public.article", lang=lang, slug=slug),
+    )

@@ -1,0 +1,47 @@
+"""Flask-WTF forms: CSRF on every POST, field caps matching the storage limits."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional
+
+from kb.contact import FIELD_LIMITS
+
+COMMENT_LIMIT = 2000
+
+
+class ContactForm(FlaskForm):
+    name = StringField(
+        _l("Your name"), validators=[DataRequired(), Length(max=FIELD_LIMITS["name"])]
+    )
+    email = StringField(
+        _l("Your e-mail address"),
+        validators=[
+            DataRequired(),
+            Length(max=FIELD_LIMITS["email"]),
+            Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False),
+        ],
+    )
+    category = SelectField(_l("Topic"), validators=[Optional()], validate_choice=True)
+    message = TextAreaField(
+        _l("How can we help?"),
+        validators=[DataRequired(), Length(max=FIELD_LIMITS["message"])],
+    )
+    # Honeypot: hidden from people by CSS; bots fill it in.
+    website = StringField(_l("Leave this field empty"), validators=[Optional()])
+
+
+class FeedbackForm(FlaskForm):
+    helpful = HiddenField(validators=[AnyOf(["yes", "no"])])
+
+
+class FeedbackCommentForm(FlaskForm):
+    comment = TextAreaField(
+        _l("What was missing?"), validators=[DataRequired(), Length(max=COMMENT_LIMIT)]
+    )
+
+
+class SolvedForm(FlaskForm):
+    article = HiddenField(validators=[DataRequired(), Length(max=200)])

@@ -1,0 +1,94 @@
+"""Shared fixtures: an app on a temporary database, built from tests/fixtures/articles."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from kb import create_app
+from kb.content import load_articles, load_synonyms
+from kb.extensions import db
+from kb.search import build_index
+
+FIXTURE_ARTICLES = Path(__file__).parent / "fixtures" / "articles"
+
+
+def make_index(articles_dir: Path, index_dir: Path) -> Path:
+    articles, problems = load_articles(articles_dir)
+    assert not problems, problems
+    synonyms, _ = load_synonyms(articles_dir)
+    build_index(index_dir, [a for a in articles if a.published], synonyms)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def shared_index(tmp_path_factory) -> Path:
+    """A read-only index of the fixture articles, for tests that only search."""
+    return make_index(FIXTURE_ARTICLES, tmp_path_factory.mktemp("index"))
+
+
+def app_config(tmp_path: Path, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'kb.sqlite3'}",
+        "ARTICLES_DIR": str(FIXTURE_ARTICLES),
+        "INDEX_DIR": str(tmp_path / "no-index"),
+        "RATELIMIT_ENABLED": False,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app(tmp_path, shared_index):
+    app = create_app(app_config(tmp_path, INDEX_DIR=str(shared_index)))
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def writable_app(tmp_path):
+    """An app whose articles and index are private copies, for tests that change them."""
+    articles = tmp_path / "articles"
+    shutil.copytree(FIXTURE_ARTICLES, articles)
+    index = make_index(articles, tmp_path / "index")
+    app = create_app(app_config(tmp_path, ARTICLES_DIR=str(articles), INDEX_DIR=str(index)))
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def page(response) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def csrf_token(response) -> str:
+    """The CSRF token of the first form on a page."""
+    field = page(response).find("input", attrs={"name": "csrf_token"})
+    assert field is not None, "page has no CSRF token"
+    return field["value"]
+
+
+def textarea_text(html: BeautifulSoup, name: str) -> str:
+    """A textarea's value as a browser sees it (one leading newline is not part of it)."""
+    text = html.find("textarea", attrs={"name": name}).get_text()
+    return text.removeprefix("\r\n").removeprefix("\n")
