@@ -100,7 +100,7 @@ def eval_command(articles_dir: Path, queries_file: Path, k: int, as_json: bool) 
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
-    metrics = [key for key in report if key not in ("queries", "by_lang")]
+    metrics = [key for key in report if key.startswith(("mrr@", "hit@")) or key == "zero_result_rate"]
     click.echo(f"{'set':<8}{'queries':>9}" + "".join(f"{m:>18}" for m in metrics))
     rows = [("all", report)] + sorted(report["by_lang"].items())
     for name, figures in rows:

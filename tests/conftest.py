@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,34 @@ def textarea_text(html: BeautifulSoup, name: str) -> str:
     """A textarea's value as a browser sees it (one leading newline is not part of it)."""
     text = html.find("textarea", attrs={"name": name}).get_text()
     return text.removeprefix("\r\n").removeprefix("\n")
+
+
+def require_service(reason: str) -> None:
+    """Skip with ``reason``, unless CI said the services must be there (then fail)."""
+    if os.environ.get("KB_REQUIRE_SERVICES"):
+        pytest.fail(f"{reason} (KB_REQUIRE_SERVICES is set, so this must not be skipped)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_url():
+    """A private schema on the PostgreSQL server of KB_TEST_DATABASE_URL, dropped afterwards."""
+    import sqlalchemy as sa
+
+    url = os.environ.get("KB_TEST_DATABASE_URL")
+    if not url:
+        require_service("KB_TEST_DATABASE_URL is not set: no PostgreSQL server to test against")
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        require_service(f"PostgreSQL at KB_TEST_DATABASE_URL is unreachable: {error}")
+    schema = f"kb_test_{uuid.uuid4().hex[:12]}"
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in url else "?"
+    yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
