@@ -55,13 +55,30 @@ def test_index_builds_with_progress_then_skips_when_nothing_changed(tmp_path):
 def test_eval_prints_the_metrics_json(tmp_path):
     queries = tmp_path / "queries.jsonl"
     lines = [
-        {"id": "1", "query": "how long does a refund take", "lang": "en", "relevant": ["refund-timing"]},
+        {
+            "id": "1",
+            "query": "how long does a refund take",
+            "lang": "en",
+            "relevant": ["refund-timing"],
+        },
         {"id": "2", "query": "وين طلبي", "lang": "ar", "relevant": ["track-order"]},
         {"id": "3", "query": "zzzzqqq", "lang": "en", "relevant": ["track-order"]},
     ]
     queries.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines))
-    result = cli_app(tmp_path).test_cli_runner().invoke(
-        args=["kb", "eval", "--articles", str(FIXTURE_ARTICLES), "--queries", str(queries), "--json"]
+    result = (
+        cli_app(tmp_path)
+        .test_cli_runner()
+        .invoke(
+            args=[
+                "kb",
+                "eval",
+                "--articles",
+                str(FIXTURE_ARTICLES),
+                "--queries",
+                str(queries),
+                "--json",
+            ]
+        )
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -73,9 +90,13 @@ def test_eval_prints_the_metrics_json(tmp_path):
 
 def test_eval_table_output(tmp_path):
     queries = tmp_path / "queries.jsonl"
-    queries.write_text('{"id": "1", "query": "refund", "lang": "en", "relevant": ["refund-timing"]}\n')
-    result = cli_app(tmp_path).test_cli_runner().invoke(
-        args=["kb", "eval", "--articles", str(FIXTURE_ARTICLES), "--queries", str(queries)]
+    queries.write_text(
+        '{"id": "1", "query": "refund", "lang": "en", "relevant": ["refund-timing"]}\n'
+    )
+    result = (
+        cli_app(tmp_path)
+        .test_cli_runner()
+        .invoke(args=["kb", "eval", "--articles", str(FIXTURE_ARTICLES), "--queries", str(queries)])
     )
     assert result.exit_code == 0, result.output
     assert "mrr@10" in result.output and result.output.count("\n") >= 3

@@ -33,7 +33,9 @@ def test_answers_appear_before_the_form(client, lang, question, label):
     first = page(client.get(f"/{lang}/contact"))
     assert first.find("label", attrs={"for": "question"}).get_text(strip=True) == label
     assert first.find("form", attrs={"method": "post", "action": f"/{lang}/contact"}) is None
-    assert first.select_one(".skip-to-form a")  # the form is one click away
+    # The form is one click away, even before typing anything.
+    still = first.find("button", attrs={"name": "step", "value": "form"})
+    assert still.has_attr("formnovalidate") and still["formaction"].endswith("#contact-form")
 
     html = page(client.get(f"/{lang}/contact", query_string={"q": question}))
     suggestion = html.select_one(".suggestion details")
@@ -57,7 +59,11 @@ def test_yes_this_solved_it_resolves_the_flow(app, client):
     html = client.get("/en/contact", query_string={"q": "forgot my password"})
     response = client.post(
         "/en/contact/solved",
-        data={"article": "en/reset-password", "csrf_token": csrf_token(html)},
+        data={
+            "article": "en/reset-password",
+            "question": "forgot my password",
+            "csrf_token": csrf_token(html),
+        },
         follow_redirects=True,
     )
     assert "Glad we could help" in page(response).get_text()
@@ -164,3 +170,24 @@ def test_contact_searches_are_recorded_once_per_question(app, client):
     with app.app_context():
         events = db.session.scalars(db.select(SearchEvent)).all()
     assert [(e.query, e.source) for e in events] == [("where is my order", "contact")]
+
+
+def test_resolving_from_live_suggestions_records_the_typed_question(app, client):
+    """With JS the question was never submitted as a page; the solved form carries it."""
+    html = client.get("/en/contact")
+    client.get("/api/search?q=forgot my password&lang=en&limit=5&context=contact")
+    client.post(
+        "/en/contact/solved",
+        data={
+            "article": "en/reset-password",
+            "question": "forgot my password",
+            "csrf_token": csrf_token(html),
+        },
+    )
+    with app.app_context():
+        flow = db.session.scalars(db.select(ContactFlow)).one()
+        events = db.session.scalars(db.select(SearchEvent)).all()
+    assert (flow.outcome, flow.question) == ("resolved", "forgot my password")
+    assert [(e.query, e.source, e.flow_id) for e in events] == [
+        ("forgot my password", "contact", flow.id)
+    ]

@@ -53,7 +53,9 @@ def test_only_searches_of_the_same_visit_within_30_minutes_are_attributed(app):
             ("v1", -5, "after the contact"),
         ]:
             record_search(visit, "en", query, 1, [], "search")
-            event = db.session.scalars(db.select(SearchEvent).order_by(SearchEvent.id.desc())).first()
+            event = db.session.scalars(
+                db.select(SearchEvent).order_by(SearchEvent.id.desc())
+            ).first()
             event.created_at = now - dt.timedelta(minutes=minutes)
             db.session.commit()
         found = searches_before_contact("v1", now)

@@ -56,6 +56,12 @@
         .catch(function (error) { if (error.name !== "AbortError") render([]); });
     }
 
+    // "Yes, this solved my problem" sends the question as typed, so the flow records it.
+    list.addEventListener("submit", function (event) {
+      const field = event.target.querySelector("input[name=question]");
+      if (field) field.value = input.value.trim();
+    });
+
     input.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(update, DEBOUNCE_MS);

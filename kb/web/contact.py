@@ -86,6 +86,9 @@ def solved(lang: str):
     form = SolvedForm()
     if not form.validate_on_submit():
         return redirect(url_for("contact.start", lang=lang))
+    flow = insights.open_contact_flow(session.get("flow_id"), visit_id())
+    if flow is not None and form.question.data:
+        suggest_answers(lang, form.question.data.strip(), flow)  # records the question once
     insights.resolve_contact_flow(session.pop("flow_id", None), visit_id(), form.article.data)
     slug = form.article.data.rsplit("/", 1)[-1]
     return redirect(url_for("contact.resolved", lang=lang, article=slug))

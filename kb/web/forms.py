@@ -45,3 +45,4 @@ class FeedbackCommentForm(FlaskForm):
 
 class SolvedForm(FlaskForm):
     article = HiddenField(validators=[DataRequired(), Length(max=200)])
+    question = HiddenField(validators=[Optional(), Length(max=FIELD_LIMITS["message"])])
