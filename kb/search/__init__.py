@@ -39,7 +39,21 @@ _LAZY = {
     "write_fingerprint": "kb.search.index",
 }
 
-__all__ = ["SearchHit", "SearchResults", "normalize_query", *_LAZY]
+__all__ = [
+    "SCHEMA_VERSION",
+    "SearchEngine",
+    "SearchHit",
+    "SearchResults",
+    "build_index",
+    "evaluate",
+    "fingerprint",
+    "index_exists",
+    "index_is_current",
+    "normalize_query",
+    "remove_article",
+    "update_article",
+    "write_fingerprint",
+]
 
 
 def __getattr__(name: str):

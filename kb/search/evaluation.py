@@ -20,6 +20,10 @@ from kb.search.index import build_index
 logger = logging.getLogger(__name__)
 
 
+class QueryFileError(KBError, ValueError):
+    """The query file cannot be read or has an invalid line."""
+
+
 def evaluate(
     articles_dir: Path | str,
     queries_file: Path | str,
@@ -29,8 +33,8 @@ def evaluate(
 ) -> dict:
     """hit@1, hit@5, hit@k, MRR@k and zero-result rate, overall and per language.
 
-    Invalid article files are skipped and counted (``skipped_articles``). ``progress(1)`` is
-    called after each query.
+    Invalid article files are skipped and counted (``skipped_articles``); an invalid query
+    file raises `QueryFileError`. ``progress(1)`` is called after each query.
     """
     articles, problems = load_articles(Path(articles_dir), languages)
     synonyms, synonym_problems = load_synonyms(Path(articles_dir))
@@ -42,12 +46,12 @@ def evaluate(
         indexed = build_index(Path(index_dir), articles, synonyms)
         engine = SearchEngine(Path(index_dir))
         for query in queries:
-            results = engine.search(query["query"], query["lang"], limit=k)
+            results = engine.search(query["query"], query["lang"], limit=max(k, 5))
             relevant = set(query["relevant"])
             rank = next(
                 (n for n, hit in enumerate(results.hits, start=1) if hit.slug in relevant), None
             )
-            ranks.setdefault(query["lang"], []).append((rank, not results.hits))
+            ranks.setdefault(query["lang"], []).append((rank, results.total == 0))
             if progress is not None:
                 progress(1)
     every = [outcome for outcomes in ranks.values() for outcome in outcomes]
@@ -84,7 +88,7 @@ def _read_queries(path: Path) -> list[dict]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
-        raise KBError(f"cannot read the query file {path}: {error}") from error
+        raise QueryFileError(f"cannot read the query file {path}: {error}") from error
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -97,6 +101,6 @@ def _read_queries(path: Path) -> list[dict]:
             ):
                 raise ValueError("needs 'query', 'lang' and a 'relevant' list")
         except (ValueError, AttributeError) as error:
-            raise KBError(f"{path}:{number}: not a valid query line: {error}") from error
+            raise QueryFileError(f"{path}:{number}: not a valid query line: {error}") from error
         queries.append(query)
     return queries

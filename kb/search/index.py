@@ -225,7 +225,7 @@ def _open(index_dir: Path | str):
     path = index_path(index_dir)
     try:
         return whoosh_index.open_dir(str(path))
-    except (OSError, whoosh_index.EmptyIndexError, whoosh_index.IndexError) as error:
+    except (OSError, whoosh_index.IndexError) as error:
         raise SearchUnavailable(f"no search index in {path}; run `flask kb index`") from error
 
 

@@ -38,4 +38,3 @@ class SearchResults:
     total: int = 0
     suggestion: str | None = None
     fuzzy: bool = False
-

@@ -50,18 +50,20 @@ _SPELLING_TABLE = {code: None for code in _MARKS} | _DIGITS_TABLE
 MAX_TOKEN_LENGTH = 64
 
 # Small, deliberately conservative stop lists: words that carry no topic in a help-center
-# question. BM25 already discounts frequent words; these keep long questions cheap.
+# question. BM25 already discounts frequent words; these keep long questions cheap. Question
+# words (how, where, كيف, أين ...) are kept: "where is my order" asks something else than
+# "cancel my order", and articles list such questions.
 ENGLISH_STOP_WORDS = frozenset(
-    """a an and are as at be but by can could did do does for from had has have how i if in
-    into is it its me my of on or our so than that the their them then there these they this
-    to was we were what when where which who why will with would you your""".split()
+    """a an and are as at be but by can could did do does for from had has have i if in into
+    is it its me my of on or our so than that the their them then there these they this to
+    was we were will with would you your""".split()
 )
-# Written in normalised form (see `normalize_arabic`).
 ARABIC_STOP_WORDS = frozenset(
-    """في من على الى عن ان او ام ثم ما ماذا لا لم لن هل قد كان كانت يكون هذا هذه ذلك تلك
-    هناك هنا التي الذي الذين اللذين اللتين هو هي هم هن انا نحن انت انتم انتي كل بعض مع عند
-    لدي لدينا كيف متى اين لماذا اذا لو حتى بين غير اي ايضا او الا اما لكن بل ف و ب ل ك يا
-    به بها له لها لهم منه منها عليه عليها فيه فيها اليه""".split()
+    word.translate(_ARABIC_TABLE)
+    for word in """في من على إلى عن أن إن أو أم ثم ما لا لم لن هل قد كان كانت يكون هذا هذه ذلك
+    تلك هناك هنا التي الذي الذين هو هي هم هن أنا نحن أنت أنتم أنتي كل بعض مع عند لدي لدينا
+    إذا لو حتى بين غير أي أيضا إلا أما لكن بل ف و ب ل ك يا به بها له لها لهم منه منها عليه
+    عليها فيه فيها إليه""".split()
 )
 
 # Prefixes stripped from the front of Arabic words (normalised), longest first:

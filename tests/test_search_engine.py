@@ -1,0 +1,342 @@
+"""What customers get from a search: matching, ranking, filters, safety, snippets, fallbacks."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import pytest
+
+from kb.content import Article
+from kb.errors import SearchUnavailable
+from kb.search import SearchEngine, SearchHit, SearchResults, build_index, update_article
+
+ARTICLES = [
+    Article(
+        lang="en",
+        slug="refunds",
+        title="How refunds work",
+        summary="When the money reaches your card.",
+        category="payments",
+        body="We send the refund to the card you paid with. Banks take 5 to 10 working days.\n",
+    ),
+    Article(
+        lang="en",
+        slug="track-order",
+        title="Track your order",
+        category="orders",
+        questions=("where is my parcel",),
+        body="Open My orders and tap Track shipment to follow the courier on a map.\n",
+    ),
+    Article(
+        lang="en",
+        slug="change-address",
+        title="Change the delivery address",
+        category="orders",
+        body="You can change the address until the order is shipped. Open the order first.\n",
+    ),
+    Article(
+        lang="en",
+        slug="code-sample",
+        title="Embedding the help widget",
+        category="app",
+        body="Paste `<script src=widget.js></script>` into your page to show the widget.\n",
+    ),
+    Article(
+        lang="ar",
+        slug="customer-account",
+        title="حساب العميل",
+        category="account",
+        body="يستطيع كل عميل إنشاء حساب وإدارة بياناته من صفحة الإعدادات.\n",
+    ),
+    Article(
+        lang="ar",
+        slug="track-order",
+        title="تتبع طلبك",
+        category="orders",
+        body="افتح صفحة الطلبات لمعرفة حالة الطلب ومكان المندوب.\n",
+    ),
+    Article(
+        lang="ar",
+        slug="card-payment",
+        title="الدفع ببطاقة الائتمان",
+        category="payments",
+        body="ندعم الدفع بالبطاقة مثل فيزا وماستركارد. يُخصم المبلغ خلال ٣ أيام.\n",
+    ),
+    Article(
+        lang="ar",
+        slug="iphone-shipping",
+        title="شحن أجهزة iPhone",
+        category="orders",
+        body="نشحن هواتف iPhone مؤمَّنة خلال يومين.\n",
+    ),
+    Article(
+        lang="ar",
+        slug="invoice",
+        title="الفاتورة الضريبيـــة",
+        category="payments",
+        body="تَصِلُ الفَاتُورَةُ إلى بريدك بعد الشِّراء، ويمكنك تحميلها من صفحة الطلب.\n",
+    ),
+    Article(
+        lang="en",
+        slug="loyalty",
+        title="Loyalty points",
+        body="Secret loyalty programme.\n",
+        status="draft",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory) -> SearchEngine:
+    """A read-only index of ARTICLES."""
+    index_dir = tmp_path_factory.mktemp("search-index")
+    build_index(index_dir, ARTICLES)
+    return SearchEngine(index_dir)
+
+
+def slugs(results: SearchResults) -> list[str]:
+    return [hit.slug for hit in results.hits]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["العملاء", "عميل", "العميل", "للعملاء", "حساب العملاء", "حسابي"],
+)
+def test_arabic_query_finds_the_article_with_or_without_article_and_in_plural(engine, query):
+    assert slugs(engine.search(query, "ar"))[0] == "customer-account"
+
+
+@pytest.mark.parametrize("query", ["الطلبات", "طلباتي", "طلب", "أين طلبي"])
+def test_arabic_plural_and_possessive_find_the_singular(engine, query):
+    assert "track-order" in slugs(engine.search(query, "ar"))
+
+
+@pytest.mark.parametrize("query", ["البطاقة", "بطاقة", "بطاقتي", "الدَّفْع بالبطاقه"])
+def test_card_forms_find_the_card_article(engine, query):
+    assert slugs(engine.search(query, "ar"))[0] == "card-payment"
+
+
+@pytest.mark.parametrize("query", ["الفاتورة", "الفاتوره", "فاتورة", "الفـاتـورة", "الفَاتُورَة"])
+def test_diacritics_tatweel_and_ta_marbuta_do_not_matter(engine, query):
+    assert slugs(engine.search(query, "ar"))[0] == "invoice"
+
+
+def test_arabic_indic_digits_match_latin_digits(engine):
+    assert "card-payment" in slugs(engine.search("3 أيام", "ar"))
+    assert "refunds" in slugs(engine.search("١٠ days", "en"))
+
+
+def test_mixed_arabic_and_english_query(engine):
+    assert slugs(engine.search("شحن iPhone", "ar"))[0] == "iphone-shipping"
+
+
+def test_english_stemming(engine):
+    assert slugs(engine.search("refunds", "en"))[0] == "refunds"
+    assert slugs(engine.search("refunded", "en"))[0] == "refunds"
+
+
+def test_a_natural_language_question_with_extra_words_finds_the_article(engine):
+    results = engine.search("hello, please tell me when will my refund arrive??", "en")
+    assert slugs(results)[0] == "refunds"
+
+
+def test_a_document_matching_all_terms_ranks_above_one_matching_one_term(engine):
+    results = engine.search("change order address", "en")
+    assert slugs(results)[0] == "change-address"
+    assert "track-order" in slugs(results)
+
+
+def test_questions_are_searched(engine):
+    assert slugs(engine.search("where is my parcel", "en"))[0] == "track-order"
+
+
+def test_language_filter(engine):
+    assert slugs(engine.search("iPhone", "en")) == []
+    assert slugs(engine.search("iPhone", "ar")) == ["iphone-shipping"]
+    assert set(slugs(engine.search("track order", "en"))) <= {"track-order", "change-address"}
+    assert {hit.lang for hit in engine.search("iPhone order", None).hits} == {"ar", "en"}
+
+
+def test_category_filter(engine):
+    assert slugs(engine.search("order", "en", category="payments")) == []
+    results = engine.search("order", "en", category="orders")
+    assert set(slugs(results)) == {"track-order", "change-address"}
+    assert results.total == 2
+
+
+def test_drafts_are_not_found(engine):
+    assert slugs(engine.search("loyalty", "en")) == []
+    assert slugs(engine.search("loyalty", None)) == []
+
+
+def test_limit_and_total(engine):
+    results = engine.search("order address card courier", "en", limit=1)
+    assert len(results.hits) == 1
+    assert results.total >= 2
+
+
+def test_results_are_plain_values(engine):
+    results = engine.search("refund", "en")
+    assert isinstance(results, SearchResults)
+    assert results.query == "refund"
+    hit = results.hits[0]
+    assert isinstance(hit, SearchHit)
+    assert (hit.key, hit.lang, hit.slug, hit.category) == (
+        "en/refunds",
+        "en",
+        "refunds",
+        "payments",
+    )
+    assert hit.title == "How refunds work"
+    assert hit.summary == "When the money reaches your card."
+    assert isinstance(hit.score, float) and hit.score > 0
+
+
+def test_snippet_escapes_article_text_and_marks_the_matches(engine):
+    snippet = engine.search("widget script", "en").hits[0].snippet
+    assert "<script" not in snippet
+    assert "&lt;<mark>script</mark>" in snippet
+    assert "<mark>widget</mark>" in snippet
+
+
+def test_snippet_of_a_title_only_match_is_the_escaped_start_of_the_body(engine):
+    snippet = engine.search("embedding", "en").hits[0].snippet
+    assert snippet.startswith("Paste &lt;script src=widget.js&gt;&lt;/script&gt; into")
+
+
+def test_arabic_snippet_marks_the_original_word(engine):
+    snippet = engine.search("فاتورة", "ar").hits[0].snippet
+    assert "<mark>الفَاتُورَةُ</mark>" in snippet
+
+
+def test_fuzzy_fallback_and_did_you_mean(engine):
+    results = engine.search("refnd", "en")
+    assert results.fuzzy
+    assert slugs(results)[0] == "refunds"
+    assert results.suggestion == "refund"
+
+
+def test_did_you_mean_keeps_the_rest_of_the_query(engine):
+    results = engine.search("track my parsel", "en")
+    assert not results.fuzzy  # "track" matches as typed
+    results = engine.search("Trak my parsel!", "en")
+    assert results.suggestion == "Track my parcel!"
+
+
+def test_no_suggestion_when_the_query_matches(engine):
+    results = engine.search("refund", "en")
+    assert results.suggestion is None and not results.fuzzy
+
+
+HOSTILE_QUERIES = [
+    "title:x",
+    "status:draft",
+    "*",
+    "a*",
+    "*a*",
+    "???",
+    "[a TO z]",
+    "body:[a TO z]",
+    '"unclosed',
+    "((((((",
+    "(" * 1000 + "x" + ")" * 1000,
+    "x" * 10_000,
+    "refund " * 500,
+    " OR ".join(["1"] * 5000),
+    " ".join(f"{c}*" for c in "abcdefghijklmnopqrstuvwxyz" * 4),
+    "NOT",
+    "AND OR",
+    "refund NOT",
+    '"><svg/onload=alert(1)>',
+    "\x00\u200f\ufeff",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+def test_hostile_queries_never_raise_and_return_quickly(engine, query):
+    started = time.perf_counter()
+    results = engine.search(query, "en")
+    assert time.perf_counter() - started < 2
+    assert isinstance(results, SearchResults)
+    assert "loyalty" not in slugs(results)
+    assert len(results.query) <= 256
+
+
+def test_query_syntax_is_not_interpreted(engine):
+    assert slugs(engine.search("status:draft", None)) == []
+    assert slugs(engine.search("*", "en")) == []
+    assert slugs(engine.search("title:refunds", "en"))[0] == "refunds"
+
+
+def test_reflected_query_is_not_echoed_into_snippets(engine):
+    for hit in engine.search('"><svg/onload=alert(1)> refund', "en").hits:
+        assert "<svg" not in hit.snippet
+
+
+def test_missing_index_is_unavailable(tmp_path):
+    engine = SearchEngine(tmp_path / "nothing-here")
+    assert not engine.available()
+    with pytest.raises(SearchUnavailable):
+        engine.search("refund", "en")
+
+
+def test_index_built_after_the_engine_was_created_is_found(tmp_path):
+    engine = SearchEngine(tmp_path)
+    assert not engine.available()
+    build_index(tmp_path, ARTICLES[:1])
+    assert engine.available()
+    assert slugs(engine.search("refund", "en")) == ["refunds"]
+
+
+def test_an_update_is_visible_to_an_open_engine(tmp_path):
+    build_index(tmp_path, ARTICLES)
+    engine = SearchEngine(tmp_path)
+    assert slugs(engine.search("reimbursement", "en")) == []
+    update_article(tmp_path, dataclasses.replace(ARTICLES[0], title="Reimbursement of orders"))
+    assert slugs(engine.search("reimbursement", "en")) == ["refunds"]
+
+
+def test_a_rebuild_while_an_engine_is_open_keeps_it_working(tmp_path):
+    build_index(tmp_path, ARTICLES)
+    engine = SearchEngine(tmp_path)
+    assert slugs(engine.search("refund", "en")) == ["refunds"]
+    build_index(tmp_path, ARTICLES[1:])
+    assert slugs(engine.search("refund", "en")) == []
+    assert slugs(engine.search("courier", "en")) == ["track-order"]
+    build_index(tmp_path, ARTICLES)
+    assert slugs(engine.search("refund", "en")) == ["refunds"]
+
+
+def test_concurrent_searches_during_updates(tmp_path):
+    build_index(tmp_path, ARTICLES)
+    engine = SearchEngine(tmp_path)
+    errors: list[BaseException] = []
+
+    def search_repeatedly():
+        try:
+            for _ in range(30):
+                assert "track-order" in slugs(engine.search("track order courier", "en"))
+        except BaseException as error:  # noqa: B036 - reported to the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=search_repeatedly) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for n in range(5):
+        update_article(tmp_path, dataclasses.replace(ARTICLES[0], title=f"Refunds {n}"))
+    for thread in threads:
+        thread.join()
+    assert not errors
+
+
+def test_synonyms_expand_the_query(tmp_path):
+    build_index(tmp_path, ARTICLES, synonyms=[("refund", "money back", "استرداد")])
+    engine = SearchEngine(tmp_path)
+    assert slugs(engine.search("money back", "en"))[0] == "refunds"
+    assert slugs(engine.search("استرداد", "en")) == ["refunds"]
+    exact = engine.search("refund", "en").hits[0].score
+    assert engine.search("money back", "en").hits[0].score < exact * 2
