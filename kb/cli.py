@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -91,16 +92,27 @@ def eval_command(articles_dir: Path, queries_file: Path, k: int, as_json: bool) 
     """Measure search quality: hit@1, hit@5, hit@k, MRR@k and zero-result rate per language."""
     from kb.search import evaluate
 
-    try:
-        report = evaluate(
-            articles_dir, queries_file, k=k, languages=current_app.config["LANGUAGES"]
-        )
-    except ValueError as error:
-        raise click.ClickException(str(error)) from error
+    with queries_file.open(encoding="utf-8") as lines:
+        count = sum(1 for line in lines if line.strip())
+    # On stderr, so that --json output stays one clean JSON object on stdout.
+    with click.progressbar(length=count, label="Running queries", file=sys.stderr) as bar:
+        try:
+            report = evaluate(
+                articles_dir,
+                queries_file,
+                k=k,
+                languages=current_app.config["LANGUAGES"],
+                progress=bar.update,
+            )
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
-    metrics = [key for key in report if key.startswith(("mrr@", "hit@")) or key == "zero_result_rate"]
+    click.echo(f"{report['articles']} articles indexed, {report['skipped_articles']} skipped")
+    metrics = [
+        key for key in report if key.startswith(("mrr@", "hit@")) or key == "zero_result_rate"
+    ]
     click.echo(f"{'set':<8}{'queries':>9}" + "".join(f"{m:>18}" for m in metrics))
     rows = [("all", report)] + sorted(report["by_lang"].items())
     for name, figures in rows:

@@ -81,7 +81,7 @@ def test_eval_prints_the_metrics_json(tmp_path):
         )
     )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)  # the progress bar is on stderr
     assert report["queries"] == 3
     assert report["hit@1"] == round(2 / 3, 4) and report["mrr@10"] == round(2 / 3, 4)
     assert report["zero_result_rate"] == round(1 / 3, 4)

@@ -191,3 +191,28 @@ def test_resolving_from_live_suggestions_records_the_typed_question(app, client)
     assert [(e.query, e.source, e.flow_id) for e in events] == [
         ("forgot my password", "contact", flow.id)
     ]
+
+
+def test_rate_limited_contact_keeps_the_message(tmp_path, shared_index):
+    from kb import create_app
+
+    from .conftest import app_config
+
+    app = create_app(
+        app_config(
+            tmp_path,
+            INDEX_DIR=str(shared_index),
+            RATELIMIT_ENABLED=True,
+            CONTACT_RATE_LIMIT="2 per minute",
+        )
+    )
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    statuses = [submit(client, "en", f"question {n}").status_code for n in range(3)]
+    assert statuses == [302, 302, 429]
+    html = page(submit(client, "en", "my fourth question"))
+    assert textarea_text(html, "message") == "my fourth question"
+    assert "wait a minute" in html.select_one("[role=alert]").get_text()
+    with app.app_context():
+        assert len(db.session.scalars(db.select(ContactRequest)).all()) == 2

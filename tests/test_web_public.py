@@ -181,3 +181,13 @@ def test_every_page_sends_security_headers(client):
         headers = client.get(url).headers
         assert "script-src 'self'" in headers["Content-Security-Policy"]
         assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_server_error_page_is_in_arabic_and_the_session_is_rolled_back(app, client):
+    with app.app_context():
+        SearchEvent.__table__.drop(db.engine)  # recording the search fails for real
+    response = client.get("/ar/search?q=طلب")
+    assert response.status_code == 500
+    html = page(response)
+    assert html.html["dir"] == "rtl" and html.h1.get_text() == "حدث خطأ من جهتنا"
+    assert client.get("/ar/articles/track-order").status_code == 200  # the app still serves
