@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 from kb import create_app
 from kb.extensions import db
 
-from ..conftest import app_config
+from ..conftest import app_config, require_service
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,16 +58,19 @@ class PageProblems:
 @pytest.fixture(scope="session")
 def playwright_api():
     """playwright.sync_api, or a skip with the reason when it cannot be imported."""
-    return pytest.importorskip(
-        "playwright.sync_api",
-        reason="playwright is not importable: pip install -r requirements-dev.txt",
-    )
+    try:
+        import playwright.sync_api
+    except ImportError as error:
+        require_service(
+            f"playwright is not importable: pip install -r requirements-dev.txt ({error})"
+        )
+    return playwright.sync_api
 
 
 @pytest.fixture(scope="session")
 def browser(playwright_api) -> Iterator:
     if not CHROMIUM.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
+        require_service(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
     playwright_api.expect.set_options(timeout=TIMEOUT_MS)
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
