@@ -82,7 +82,7 @@ class SearchEngine:
     def available(self) -> bool:
         """True when there is an index to search."""
         try:
-            self._current_searcher()
+            self.current_searcher()
         except SearchUnavailable:
             return False
         return True
@@ -95,7 +95,7 @@ class SearchEngine:
         Raises `SearchUnavailable` when there is no index. Any other failure (a Whoosh
         error, a pathological query) is logged and answered with empty results.
         """
-        searcher = self._current_searcher()
+        searcher = self.current_searcher()
         text = " ".join(text[:MAX_QUERY_CHARS].split())
         try:
             return self._search(searcher, text, lang, max(1, limit), category)
@@ -103,7 +103,8 @@ class SearchEngine:
             logger.exception("search failed for a %d-character query", len(text))
             return SearchResults(query=text)
 
-    def _current_searcher(self):
+    def current_searcher(self):
+        """The up-to-date Whoosh searcher (for kb.search modules only; raises SearchUnavailable)."""
         with self._lock:
             try:
                 if self._searcher is None:
