@@ -10,6 +10,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from kb import accounts
+from kb.accounts import ROLES
 from kb.content import check_articles, load_articles, load_categories, load_synonyms
 
 kb_cli = AppGroup("kb", help="Manage the help center: check articles, build the search index.")
@@ -118,3 +120,54 @@ def eval_command(articles_dir: Path, queries_file: Path, k: int, as_json: bool) 
     for name, figures in rows:
         cells = "".join(f"{figures[m]:>18.4f}" for m in metrics)
         click.echo(f"{name:<8}{figures['queries']:>9}{cells}")
+
+
+user_cli = AppGroup("user", help="Manage back-office users.")
+kb_cli.add_command(user_cli)
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_cli.command("add")
+@click.argument("email")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(ROLES),
+    help="writer: articles and content gaps; manager: also the dashboard and contacts; "
+    "admin: also users.",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_add_command(email: str, role: str, password_stdin: bool) -> None:
+    """Create a back-office user (the password is prompted for unless --password-stdin)."""
+    try:
+        user = accounts.create_user(email, read_password(password_stdin), role)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+@user_cli.command("list")
+def user_list_command() -> None:
+    """List back-office users with their roles."""
+    for user in accounts.list_users():
+        click.echo(f"{user.email}\t{user.role}\t{user.created_at:%Y-%m-%d}")
+
+
+@user_cli.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_password_command(email: str, password_stdin: bool) -> None:
+    """Set a user's password; every session of that user is logged out."""
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"no user with the e-mail address {email}")
+    try:
+        accounts.change_password(user.id, read_password(password_stdin))
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Password changed for {user.email}.")

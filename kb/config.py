@@ -46,6 +46,7 @@ class Defaults:
     # Rate limits (Flask-Limiter syntax) for customer POSTs.
     CONTACT_RATE_LIMIT = "5 per minute; 30 per hour"
     FEEDBACK_RATE_LIMIT = "20 per minute"
+    LOGIN_RATE_LIMIT = "5 per minute; 50 per day"
     # Send cookies over HTTPS only; None = on unless debug or testing. `make run` (plain
     # http on 127.0.0.1) sets it to false.
     SESSION_COOKIE_SECURE: bool | None = None

@@ -125,3 +125,25 @@ def postgres_url():
     with engine.begin() as connection:
         connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
+
+
+STAFF_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def staff(app):
+    """One user per role, all with STAFF_PASSWORD; returns {role: email}."""
+    from kb.accounts import ROLES, create_user
+
+    with app.app_context():
+        return {
+            role: create_user(f"{role}@kb.example", STAFF_PASSWORD, role).email for role in ROLES
+        }
+
+
+def log_in(client, email: str, password: str = STAFF_PASSWORD, next_url: str | None = None):
+    login_page = client.get("/admin/login")
+    url = "/admin/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(
+        url, data={"email": email, "password": password, "csrf_token": csrf_token(login_page)}
+    )

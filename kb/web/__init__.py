@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter
 
-from kb.web import api, contact, errors, public, services
+from kb.web import admin, api, auth, contact, errors, public, services
 from kb.web.i18n import template_context
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -26,7 +26,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def init_app(app: Flask) -> None:
     app.url_map.converters["lang"] = language_converter(app.config["LANGUAGES"])
     services.init_app(app)
-    for blueprint in (public.bp, contact.bp, api.bp):
+    for blueprint in (public.bp, contact.bp, api.bp, auth.bp, admin.bp):
         app.register_blueprint(blueprint)
     errors.init_app(app)
     app.context_processor(template_context)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional
+from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Email, EqualTo, Length, Optional
 
+from kb.accounts import MIN_PASSWORD_LENGTH
 from kb.contact import FIELD_LIMITS
 
 COMMENT_LIMIT = 2000
@@ -46,3 +47,20 @@ class FeedbackCommentForm(FlaskForm):
 class SolvedForm(FlaskForm):
     article = HiddenField(validators=[DataRequired(), Length(max=200)])
     question = HiddenField(validators=[Optional(), Length(max=FIELD_LIMITS["message"])])
+
+
+class LoginForm(FlaskForm):
+    email = StringField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    new = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)],
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two passwords differ."))],
+    )
