@@ -33,7 +33,12 @@ def role_names() -> dict:
     return {"role_names": ROLE_NAMES}
 
 
-@bp.before_request
+def protect(blueprint: Blueprint) -> Blueprint:
+    """Make every route of a back-office blueprint deny access unless it declares a role."""
+    blueprint.before_request(deny_by_default)
+    return blueprint
+
+
 def deny_by_default():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -42,6 +47,9 @@ def deny_by_default():
     if required is None or not current_user.can(required):
         abort(403)
     return None
+
+
+protect(bp)
 
 
 @bp.get("/")
