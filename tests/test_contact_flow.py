@@ -216,3 +216,34 @@ def test_rate_limited_contact_keeps_the_message(tmp_path, shared_index):
     assert "wait a minute" in html.select_one("[role=alert]").get_text()
     with app.app_context():
         assert len(db.session.scalars(db.select(ContactRequest)).all()) == 2
+
+
+def test_effort_survey_after_a_solved_problem_records_one_score(app, client):
+    from kb.insights.models import EffortScore
+
+    html = client.get("/en/contact", query_string={"q": "forgot my password"})
+    resolved = client.post(
+        "/en/contact/solved",
+        data={"article": "en/reset-password", "csrf_token": csrf_token(html)},
+        follow_redirects=True,
+    )
+    survey = page(resolved).select_one("form.effort-survey")
+    assert survey.legend.get_text(strip=True) == "How easy was it to solve your problem?"
+    assert [i["value"] for i in survey.find_all("input", attrs={"name": "score"})] == list(
+        "1234567"
+    )
+    token = csrf_token(resolved)
+    refused = client.post("/en/contact/effort", data={"score": "9", "csrf_token": token})
+    assert refused.status_code == 302
+    response = client.post(
+        "/en/contact/effort",
+        data={"score": "6", "article": "reset-password", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "Thank you for your answer." in page(response).get_text()
+    assert page(response).select_one("form.effort-survey") is None
+    client.post("/en/contact/effort", data={"score": "1", "csrf_token": token})  # only once
+    with app.app_context():
+        scores = db.session.scalars(db.select(EffortScore)).all()
+        flow = db.session.scalars(db.select(ContactFlow)).one()
+    assert [(s.score, s.flow_id, s.lang) for s in scores] == [(6, flow.id, "en")]

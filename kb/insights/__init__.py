@@ -12,6 +12,7 @@ from kb.insights.events import (
     open_contact_flow,
     popular_article_keys,
     record_article_view,
+    record_effort_score,
     record_feedback,
     record_flow_question,
     record_search,
@@ -19,10 +20,12 @@ from kb.insights.events import (
     searches_before_contact,
     start_contact_flow,
 )
+from kb.insights.journey import JourneyStep, visit_journey
 from kb.insights.redact import redact
 
 __all__ = [
     "ContactFlowState",
+    "JourneyStep",
     "SearchRecord",
     "close_flow_as_contacted",
     "add_feedback_comment",
@@ -31,6 +34,7 @@ __all__ = [
     "open_contact_flow",
     "popular_article_keys",
     "record_article_view",
+    "record_effort_score",
     "record_feedback",
     "record_flow_question",
     "record_search",
@@ -38,4 +42,5 @@ __all__ = [
     "resolve_contact_flow",
     "searches_before_contact",
     "start_contact_flow",
+    "visit_journey",
 ]

@@ -6,15 +6,24 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 
 from kb.extensions import db
-from kb.insights.models import ArticleView, ContactFlow, Feedback, SearchEvent, utcnow
+from kb.insights.models import (
+    ArticleView,
+    ContactFlow,
+    EffortScore,
+    Feedback,
+    SearchEvent,
+    utcnow,
+)
 from kb.insights.redact import redact
 
 # A flow idle this long is abandoned; a search this long before a contact is not its cause.
 FLOW_IDLE = dt.timedelta(minutes=30)
 QUERY_LIMIT = 300
 COMMENT_LIMIT = 2000
+EFFORT_SCORES = range(1, 8)
 
 
 @dataclass(frozen=True)
@@ -172,6 +181,24 @@ def close_flow_as_contacted(flow_id: int | None, visit_id: str) -> int | None:
         return None
     flow.outcome = "contacted"
     return flow.id
+
+
+def record_effort_score(visit_id: str, flow_id: int | None, score: int) -> bool:
+    """Store the effort score (1-7) of this visit's resolved flow, once; False if not allowed."""
+    if isinstance(score, bool) or not isinstance(score, int) or score not in EFFORT_SCORES:
+        return False
+    flow = _own_flow(flow_id, visit_id)
+    if flow is None or flow.outcome != "resolved":
+        return False
+    if db.session.scalar(db.select(EffortScore.id).where(EffortScore.flow_id == flow.id)):
+        return False
+    db.session.add(EffortScore(visit_id=visit_id, flow_id=flow.id, lang=flow.lang, score=score))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # a concurrent request scored the same flow first
+        return False
+    return True
 
 
 def searches_before_contact(visit_id: str, contacted_at: dt.datetime) -> list[SearchRecord]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kb.extensions import db
@@ -70,3 +70,18 @@ class ContactFlow(db.Model):
     # None while open; "resolved" (an answer solved it) or "contacted" (request submitted).
     outcome: Mapped[str | None] = mapped_column(String(16), index=True)
     resolved_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class EffortScore(db.Model):
+    """A customer effort score (1-7) given after a contact flow was resolved in self-service."""
+
+    __tablename__ = "effort_score"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 7", name="score_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[str] = mapped_column(String(32), index=True)
+    # Unique: one score per flow, enforced by the database as well as by record_effort_score.
+    flow_id: Mapped[int | None] = mapped_column(ForeignKey("contact_flow.id"), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    score: Mapped[int]

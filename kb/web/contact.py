@@ -13,12 +13,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from wtforms.fields.choices import SelectChoice
 
 from kb import insights
 from kb.contact import FIELD_LIMITS, new_reference, submit_contact
 from kb.errors import ContactError, SearchUnavailable
 from kb.extensions import limiter
-from kb.web.forms import ContactForm, SolvedForm
+from kb.web.forms import ContactForm, EffortForm, SolvedForm
 from kb.web.services import library, search_engine
 from kb.web.visit import visit_id
 
@@ -89,7 +90,9 @@ def solved(lang: str):
     flow = insights.open_contact_flow(session.get("flow_id"), visit_id())
     if flow is not None and form.question.data:
         suggest_answers(lang, form.question.data.strip(), flow)  # records the question once
-    insights.resolve_contact_flow(session.pop("flow_id", None), visit_id(), form.article.data)
+    flow_id = session.pop("flow_id", None)
+    if insights.resolve_contact_flow(flow_id, visit_id(), form.article.data):
+        session["resolved_flow_id"] = flow_id  # the effort survey scores this flow
     slug = form.article.data.rsplit("/", 1)[-1]
     return redirect(url_for("contact.resolved", lang=lang, article=slug))
 
@@ -97,7 +100,20 @@ def solved(lang: str):
 @bp.get("/<lang:lang>/contact/resolved")
 def resolved(lang: str):
     article = library().get(lang, request.args.get("article", ""))
-    return render_template("contact/resolved.html", article=article)
+    survey = EffortForm() if session.get("resolved_flow_id") else None
+    return render_template("contact/resolved.html", article=article, survey=survey)
+
+
+@bp.post("/<lang:lang>/contact/effort")
+def effort(lang: str):
+    """The one-question effort survey (CES) after an answer solved the problem."""
+    form = EffortForm()
+    slug = request.form.get("article", "")[:200]
+    if not form.validate_on_submit():
+        return redirect(url_for("contact.resolved", lang=lang, article=slug))
+    flow_id = session.pop("resolved_flow_id", None)
+    insights.record_effort_score(visit_id(), flow_id, int(form.score.data))
+    return redirect(url_for("contact.resolved", lang=lang, article=slug, effort="thanks"))
 
 
 @bp.errorhandler(CSRFError)
@@ -148,14 +164,14 @@ def suggest_answers(lang: str, question: str, flow: insights.ContactFlowState) -
 def contact_form(lang: str) -> ContactForm:
     form = ContactForm()
     answers = library()
-    form.category.choices = (
-        [("", _("Choose a topic (optional)"))]
-        + [
-            (category, answers.category_name(category, lang))
+    form.category.choices = [
+        SelectChoice("", _("Choose a topic (optional)")),
+        *(
+            SelectChoice(category, answers.category_name(category, lang))
             for category in answers.categories(lang)
-        ]
-        + [("other", _("Something else"))]
-    )
+        ),
+        SelectChoice("other", _("Something else")),
+    ]
     return form
 
 

@@ -1,0 +1,827 @@
+"""The figures of DESIGN.md section 7, computed in SQL over a period, a language and a category.
+
+Every function takes a :class:`Period` (UTC naive datetimes as stored, half-open
+``[start, end)``) and the optional filters ``lang`` and ``category``. The database knows no
+article categories (they live in the Markdown front matter), so a category filter also needs
+``article_categories``, a mapping of article key (``"en/refund-policy"``) to category that the
+caller builds from ``kb.content``; passing a category without it is a ``ValueError``.
+
+What belongs to a category:
+
+- an article: its category in ``article_categories``;
+- a search: the category of its top result (``shown_keys[0]``); zero-result searches have
+  no category, so under a category filter the zero-result rate is undefined (None);
+- a contact request: the category the customer chose on the form;
+- a contact flow: for a resolved flow, the category of the article that solved it; for a
+  contacted flow, the category chosen on the form; for other flows (open, abandoned, or
+  contacted without a chosen category), the category of the first answer suggested to them;
+- an effort score: the category of its flow.
+
+Each event is counted in the period of its own timestamp (a search by when it was made, a
+flow by when it started), and what happened after it is read as the database knows it now,
+so past periods settle and trend buckets add up (see :func:`flow_counts`).
+
+Rates are :class:`Metric` values: the numerator and denominator always, the value only when
+the denominator is not zero (None, never a 0% made of no data). Queries are set-based
+(aggregates, correlated ``EXISTS`` on the indexed ``visit_id``/``search_id`` columns, ranges
+on the indexed timestamps) and run on SQLite and PostgreSQL; the two expressions SQL has no
+portable spelling for (shifting a timestamp, truncating it to a day or week) are wrapped in
+small constructs compiled per dialect below.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import DateTime, and_, case, func, null, or_, select, union
+from sqlalchemy.exc import CompileError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ColumnElement, expression
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from kb.contact.models import ContactRequest
+from kb.extensions import db
+from kb.insights.events import EFFORT_SCORES, FLOW_IDLE
+from kb.insights.models import (
+    ArticleView,
+    ContactFlow,
+    EffortScore,
+    Feedback,
+    SearchEvent,
+    utcnow,
+)
+
+# A search or an article view this long before a contact in the same visit is its cause.
+ATTRIBUTION_WINDOW = FLOW_IDLE
+BUCKETS = ("day", "week")
+
+
+@dataclass(frozen=True)
+class Period:
+    """``[start, end)`` in UTC, as naive datetimes like the stored ones."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("a period is given in naive UTC datetimes, as they are stored")
+        if self.start >= self.end:
+            raise ValueError("a period must end after it starts")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A ratio with its parts; ``value`` is None when the denominator is 0 (no data)."""
+
+    value: float | None
+    numerator: int
+    denominator: int
+
+    @classmethod
+    def ratio(cls, numerator: int, denominator: int) -> Metric:
+        value = numerator / denominator if denominator else None
+        return cls(value=value, numerator=numerator, denominator=denominator)
+
+
+UNDEFINED = Metric(value=None, numerator=0, denominator=0)
+
+
+@dataclass(frozen=True)
+class FlowCounts:
+    """Contact flows started in a period, by how they ended (S = R + C + A + in progress)."""
+
+    started: int
+    resolved: int
+    contacted: int
+    abandoned: int
+    in_progress: int
+
+    @property
+    def deflection(self) -> Metric:
+        """R / (R + C): abandoned flows are never counted as deflected."""
+        return Metric.ratio(self.resolved, self.resolved + self.contacted)
+
+    @property
+    def abandonment(self) -> Metric:
+        """A / S, always shown next to the deflection rate."""
+        return Metric.ratio(self.abandoned, self.started)
+
+
+@dataclass(frozen=True)
+class SearchCounts:
+    searches: int
+    failed: int
+    zero_results: int
+    with_results: int
+    clicked: int
+
+
+@dataclass(frozen=True)
+class EffortSummary:
+    """Customer effort scores: the mean (sum of scores / number of scores) and how many of each."""
+
+    mean: Metric
+    # Number of answers per score: distribution[0] is score 1, distribution[6] is score 7.
+    distribution: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The dashboard's figures for one period (or one trend bucket)."""
+
+    period: Period
+    lang: str | None
+    category: str | None
+    started: int
+    resolved: int
+    contacted: int
+    abandoned: int
+    in_progress: int
+    deflection: Metric
+    abandonment: Metric
+    self_service: Metric
+    failed_searches: Metric
+    zero_results: Metric
+    click_through: Metric
+    effort: EffortSummary
+
+
+@dataclass(frozen=True)
+class FailedQuery:
+    normalized_query: str
+    searches: int
+    failed: int
+    zero_results: int
+    click_through: Metric
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    key: str
+    category: str
+    views: int
+    readers: int
+    helpful_yes: int
+    helpful_no: int
+    helpfulness: Metric
+    contacts_after_reading: int
+
+
+# -- public figures ---------------------------------------------------------------------------
+
+
+def headline(
+    period: Period,
+    lang: str | None = None,
+    category: str | None = None,
+    article_categories: Mapping[str, str] | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> Headline:
+    """Every headline figure of the period; ``now`` decides which open flows are in progress."""
+    scope = _Scope.of(period, lang, category, article_categories)
+    return _headlines(scope, None, now or utcnow())[None]
+
+
+def trend(
+    period: Period,
+    bucket: str = "day",
+    lang: str | None = None,
+    category: str | None = None,
+    article_categories: Mapping[str, str] | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> list[Headline]:
+    """One :class:`Headline` per UTC day or ISO week (from Monday) of the period, oldest first.
+
+    Each bucket's ``period`` is the bucket clipped to ``period``; empty buckets are included
+    (zero counts, undefined rates) so charts have a continuous axis. Each figure is one grouped
+    query for all buckets, not one query per bucket.
+    """
+    if bucket not in BUCKETS:
+        raise ValueError(f"bucket must be one of {BUCKETS}, not {bucket!r}")
+    scope = _Scope.of(period, lang, category, article_categories)
+    figures = _headlines(scope, bucket, now or utcnow())
+    return [figures[start] for start in _bucket_starts(period, bucket)]
+
+
+def flow_counts(
+    period: Period,
+    lang: str | None = None,
+    category: str | None = None,
+    article_categories: Mapping[str, str] | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> FlowCounts:
+    """Contact flows started in the period (S) and how each one ended.
+
+    - resolved R: the customer confirmed that an answer solved it (outcome "resolved");
+    - contacted C: it ended with a submitted contact request (outcome "contacted");
+    - in progress: still open and active at most FLOW_IDLE (30 min) before ``now`` (default:
+      the current time), so the customer can still continue it, exactly as the contact page
+      would (``open_contact_flow``);
+    - abandoned A: every other flow, i.e. still open and idle for more than FLOW_IDLE.
+
+    So S = R + C + A + in progress, and A = S - R - C once no flow is in progress. A flow
+    belongs to the period it started in and its outcome is read as it is now, however late it
+    came: a past period's figures settle 30 minutes after its last flow went quiet and trend
+    buckets add up to the whole period. A flow that went quiet and was finished later (a tab
+    left open) counts by its outcome, never as abandoned.
+    """
+    scope = _Scope.of(period, lang, category, article_categories)
+    return _flow_counts(scope, None, now or utcnow()).get(None, _NO_FLOWS)
+
+
+def search_counts(
+    period: Period,
+    lang: str | None = None,
+    category: str | None = None,
+    article_categories: Mapping[str, str] | None = None,
+) -> SearchCounts:
+    """Searches made in the period, with the failed, zero-result and clicked ones among them.
+
+    - failed: a contact request was made in the same visit at the same time or within
+      ATTRIBUTION_WINDOW (30 min, inclusive) after the search, the same window the contact
+      trace uses (``searches_before_contact``); the contact may fall after the period;
+    - zero results: ``result_count == 0``;
+    - clicked: it had at least one result and at least one article view records it as its
+      search (``ArticleView.search_id``), however many views it led to.
+
+    Searches from every source count (search page, contact flow question, API).
+    """
+    scope = _Scope.of(period, lang, category, article_categories)
+    return _search_counts(scope, None).get(None, _NO_SEARCHES)
+
+
+def failed_searches(
+    period: Period,
+    lang: str | None = None,
+    category: str | None = None,
+    article_categories: Mapping[str, str] | None = None,
+) -> Metric:
+    """Failed searches / searches (see :func:`search_counts` for "failed")."""
+    counts = search_counts(period, lang, category, article_categories)
+    return Metric.ratio(counts.failed, counts.searches)
+
+
+def zero_result_rate(
+    period: Period,
+    lang: str | None = None,
+    category: str | None = None,
+    article_categories: Mapping[str, str] | None = None,
+) -> Metric:
+    """Searches with no result / searches; undefined under a category filter (see module)."""
+    counts = search_counts(period, lang, category, article_categories)
+    return _zero_result_rate(counts, category)
+
+
+def click_through(
+    period: Period,
+    lang: str | None = None,
+    category: str | None = None,
+    article_categories: Mapping[str, str] | None = None,
+) -> Metric:
+    """Searches with results from which an article was opened / searches with results."""
+    counts = search_counts(period, lang, category, article_categories)
+    return Metric.ratio(counts.clicked, counts.with_results)
+
+
+def self_service_score(
+    period: Period,
+    lang: str | None = None,
+    category: str | None = None,
+    article_categories: Mapping[str, str] | None = None,
+) -> Metric:
+    """Visits with a search or an article view / visits with a contact request (may exceed 1).
+
+    Both are distinct visit ids with such an event in the period. Per language: searches in
+    that language, views of articles in it, contact requests made in it; per category: see
+    the module docstring.
+    """
+    scope = _Scope.of(period, lang, category, article_categories)
+    return _self_service(scope, None).get(None, UNDEFINED)
+
+
+def effort_scores(
+    period: Period,
+    lang: str | None = None,
+    category: str | None = None,
+    article_categories: Mapping[str, str] | None = None,
+) -> EffortSummary:
+    """CES given in the period: mean and distribution over the scores 1-7."""
+    scope = _Scope.of(period, lang, category, article_categories)
+    return _effort(scope, None).get(None, _NO_EFFORT)
+
+
+def top_failed_searches(
+    period: Period,
+    lang: str | None = None,
+    limit: int = 20,
+    category: str | None = None,
+    article_categories: Mapping[str, str] | None = None,
+) -> list[FailedQuery]:
+    """Normalised queries with at least one failed search, most failed first.
+
+    Ties: more searches first, then alphabetical, so the order is stable.
+    """
+    scope = _Scope.of(period, lang, category, article_categories)
+    flags = _search_flags()
+    failed = func.sum(flags.failed)
+    searches = func.count()
+    rows = db.session.execute(
+        select(
+            SearchEvent.normalized_query,
+            searches,
+            failed,
+            func.sum(flags.zero_results),
+            func.sum(flags.with_results),
+            func.sum(flags.clicked),
+        )
+        .where(*_search_filters(scope))
+        .group_by(SearchEvent.normalized_query)
+        .having(failed > 0)
+        .order_by(failed.desc(), searches.desc(), SearchEvent.normalized_query)
+        .limit(limit)
+    )
+    return [
+        FailedQuery(
+            normalized_query=query,
+            searches=count,
+            failed=int(fails),
+            zero_results=int(zeros),
+            click_through=Metric.ratio(int(clicked), int(with_results)),
+        )
+        for query, count, fails, zeros, with_results, clicked in rows
+    ]
+
+
+def article_table(
+    period: Period,
+    lang: str | None = None,
+    category: str | None = None,
+    article_categories: Mapping[str, str] | None = None,
+) -> list[ArticleRow]:
+    """One row per article with a view, a vote or a contact after reading in the period.
+
+    - views: article views in the period; readers: distinct visits among them;
+    - helpful yes / no: votes in the period; helpfulness = yes / (yes + no);
+    - contacts after reading: contact requests made in the same visit at the same time or
+      within ATTRIBUTION_WINDOW (30 min, inclusive) after a view of the article in the period,
+      each request counted once per article however often it was read first.
+
+    Sorted by key; see :func:`most_contacts_after_reading` and :func:`lowest_helpfulness`.
+    """
+    scope = _Scope.of(period, lang, category, article_categories)
+    views = {
+        key: (count, readers)
+        for key, count, readers in db.session.execute(
+            select(
+                ArticleView.article_key, func.count(), func.count(ArticleView.visit_id.distinct())
+            )
+            .where(*_article_filters(scope, ArticleView.article_key, ArticleView.created_at))
+            .group_by(ArticleView.article_key)
+        )
+    }
+    votes = {
+        key: (int(yes), int(no))
+        for key, yes, no in db.session.execute(
+            select(
+                Feedback.article_key,
+                func.sum(case((Feedback.helpful, 1), else_=0)),
+                func.sum(case((Feedback.helpful, 0), else_=1)),
+            )
+            .where(*_article_filters(scope, Feedback.article_key, Feedback.created_at))
+            .group_by(Feedback.article_key)
+        )
+    }
+    contacts = dict(
+        db.session.execute(
+            select(ArticleView.article_key, func.count(ContactRequest.id.distinct()))
+            .join(
+                ContactRequest,
+                and_(
+                    ContactRequest.visit_id == ArticleView.visit_id,
+                    _within_window(ArticleView.created_at, ContactRequest.created_at),
+                ),
+            )
+            .where(*_article_filters(scope, ArticleView.article_key, ArticleView.created_at))
+            .group_by(ArticleView.article_key)
+        ).all()
+    )
+    categories = article_categories or {}
+    rows = []
+    for key in sorted(views.keys() | votes.keys() | contacts.keys()):
+        count, readers = views.get(key, (0, 0))
+        yes, no = votes.get(key, (0, 0))
+        rows.append(
+            ArticleRow(
+                key=key,
+                category=categories.get(key, ""),
+                views=count,
+                readers=readers,
+                helpful_yes=yes,
+                helpful_no=no,
+                helpfulness=Metric.ratio(yes, yes + no),
+                contacts_after_reading=contacts.get(key, 0),
+            )
+        )
+    return rows
+
+
+def most_contacts_after_reading(rows: Iterable[ArticleRow], limit: int = 10) -> list[ArticleRow]:
+    """Articles most often read just before a contact: the first ones to fix."""
+    found = [row for row in rows if row.contacts_after_reading > 0]
+    found.sort(key=lambda row: (-row.contacts_after_reading, -row.views, row.key))
+    return found[:limit]
+
+
+def lowest_helpfulness(
+    rows: Iterable[ArticleRow], limit: int = 10, min_votes: int = 1
+) -> list[ArticleRow]:
+    """Least helpful articles with at least ``min_votes`` votes; more votes first on a tie."""
+    found = [row for row in rows if row.helpfulness.denominator >= max(min_votes, 1)]
+    found.sort(key=lambda row: (row.helpfulness.value, -row.helpfulness.denominator, row.key))
+    return found[:limit]
+
+
+# -- scope and per-family queries -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scope:
+    period: Period
+    lang: str | None
+    category: str | None
+    # Article keys of the category; None when there is no category filter.
+    keys: frozenset[str] | None
+
+    @classmethod
+    def of(
+        cls,
+        period: Period,
+        lang: str | None,
+        category: str | None,
+        article_categories: Mapping[str, str] | None,
+    ) -> _Scope:
+        keys = None
+        if category is not None:
+            if article_categories is None:
+                raise ValueError("a category filter needs article_categories (key -> category)")
+            keys = frozenset(key for key, value in article_categories.items() if value == category)
+        return cls(period=period, lang=lang, category=category, keys=keys)
+
+    def during(self, column: ColumnElement) -> ColumnElement:
+        return and_(column >= self.period.start, column < self.period.end)
+
+
+_NO_FLOWS = FlowCounts(started=0, resolved=0, contacted=0, abandoned=0, in_progress=0)
+_NO_SEARCHES = SearchCounts(searches=0, failed=0, zero_results=0, with_results=0, clicked=0)
+_NO_EFFORT = EffortSummary(mean=UNDEFINED, distribution=(0,) * len(EFFORT_SCORES))
+
+
+def _headlines(scope: _Scope, bucket: str | None, now: dt.datetime) -> dict:
+    flows = _flow_counts(scope, bucket, now)
+    searches = _search_counts(scope, bucket)
+    self_service = _self_service(scope, bucket)
+    effort = _effort(scope, bucket)
+    keys = [None] if bucket is None else _bucket_starts(scope.period, bucket)
+    result = {}
+    for key in keys:
+        flow = flows.get(key, _NO_FLOWS)
+        search = searches.get(key, _NO_SEARCHES)
+        result[key] = Headline(
+            period=scope.period if key is None else _bucket_period(scope.period, key, bucket),
+            lang=scope.lang,
+            category=scope.category,
+            started=flow.started,
+            resolved=flow.resolved,
+            contacted=flow.contacted,
+            abandoned=flow.abandoned,
+            in_progress=flow.in_progress,
+            deflection=flow.deflection,
+            abandonment=flow.abandonment,
+            self_service=self_service.get(key, UNDEFINED),
+            failed_searches=Metric.ratio(search.failed, search.searches),
+            zero_results=_zero_result_rate(search, scope.category),
+            click_through=Metric.ratio(search.clicked, search.with_results),
+            effort=effort.get(key, _NO_EFFORT),
+        )
+    return result
+
+
+def _flow_counts(scope: _Scope, bucket: str | None, now: dt.datetime) -> dict:
+    resolved = ContactFlow.outcome == "resolved"
+    contacted = ContactFlow.outcome == "contacted"
+    in_progress = and_(ContactFlow.outcome.is_(None), ContactFlow.updated_at >= now - FLOW_IDLE)
+    filters = [scope.during(ContactFlow.started_at)]
+    if scope.lang is not None:
+        filters.append(ContactFlow.lang == scope.lang)
+    if scope.keys is not None:
+        filters.append(_flow_in_category(scope.category, scope.keys))
+    rows = _grouped(
+        ContactFlow.started_at,
+        bucket,
+        [func.count(), _count_if(resolved), _count_if(contacted), _count_if(in_progress)],
+        filters,
+    )
+    return {
+        key: FlowCounts(
+            started=started,
+            resolved=r,
+            contacted=c,
+            abandoned=started - r - c - p,
+            in_progress=p,
+        )
+        for key, (started, r, c, p) in rows.items()
+    }
+
+
+def _flow_in_category(category: str, keys: frozenset[str]) -> ColumnElement:
+    chosen = func.coalesce(
+        select(ContactRequest.category)
+        .where(ContactRequest.flow_id == ContactFlow.id)
+        .order_by(ContactRequest.id)
+        .limit(1)
+        .scalar_subquery(),
+        "",
+    )
+    first_suggestion = ContactFlow.suggestions_shown[0].as_string()
+    return or_(
+        and_(ContactFlow.outcome == "resolved", ContactFlow.resolved_key.in_(keys)),
+        and_(ContactFlow.outcome == "contacted", chosen == category),
+        and_(
+            or_(ContactFlow.outcome.is_(None), ContactFlow.outcome == "contacted"),
+            chosen == "",
+            first_suggestion.in_(keys),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _SearchFlags:
+    failed: ColumnElement
+    zero_results: ColumnElement
+    with_results: ColumnElement
+    clicked: ColumnElement
+
+
+def _search_flags() -> _SearchFlags:
+    """0/1 expressions per SearchEvent row, to be summed."""
+    contact_followed = (
+        select(ContactRequest.id)
+        .where(
+            ContactRequest.visit_id == SearchEvent.visit_id,
+            _within_window(SearchEvent.created_at, ContactRequest.created_at),
+        )
+        .exists()
+    )
+    opened = select(ArticleView.id).where(ArticleView.search_id == SearchEvent.id).exists()
+    has_results = SearchEvent.result_count > 0
+    return _SearchFlags(
+        failed=case((contact_followed, 1), else_=0),
+        zero_results=case((SearchEvent.result_count == 0, 1), else_=0),
+        with_results=case((has_results, 1), else_=0),
+        clicked=case((and_(has_results, opened), 1), else_=0),
+    )
+
+
+def _search_filters(scope: _Scope) -> list[ColumnElement]:
+    filters = [scope.during(SearchEvent.created_at)]
+    if scope.lang is not None:
+        filters.append(SearchEvent.lang == scope.lang)
+    if scope.keys is not None:
+        filters.append(SearchEvent.shown_keys[0].as_string().in_(scope.keys))
+    return filters
+
+
+def _search_counts(scope: _Scope, bucket: str | None) -> dict:
+    flags = _search_flags()
+    rows = _grouped(
+        SearchEvent.created_at,
+        bucket,
+        [
+            func.count(),
+            func.sum(flags.failed),
+            func.sum(flags.zero_results),
+            func.sum(flags.with_results),
+            func.sum(flags.clicked),
+        ],
+        _search_filters(scope),
+    )
+    return {key: SearchCounts(*values) for key, values in rows.items()}
+
+
+def _zero_result_rate(counts: SearchCounts, category: str | None) -> Metric:
+    # A search without results showed no article, so it has no category to be counted in.
+    if category is not None:
+        return UNDEFINED
+    return Metric.ratio(counts.zero_results, counts.searches)
+
+
+def _self_service(scope: _Scope, bucket: str | None) -> dict:
+    searches = select(_bucket_key(SearchEvent.created_at, bucket), SearchEvent.visit_id).where(
+        *_search_filters(scope)
+    )
+    views = select(_bucket_key(ArticleView.created_at, bucket), ArticleView.visit_id).where(
+        *_article_filters(scope, ArticleView.article_key, ArticleView.created_at)
+    )
+    helped = union(searches, views).subquery()
+    if bucket is None:
+        helped_rows = select(null(), func.count()).select_from(helped)
+    else:
+        helped_rows = select(helped.c[0], func.count()).group_by(helped.c[0])
+    contact_filters = [scope.during(ContactRequest.created_at)]
+    if scope.lang is not None:
+        contact_filters.append(ContactRequest.lang == scope.lang)
+    if scope.category is not None:
+        contact_filters.append(ContactRequest.category == scope.category)
+    contacting = _grouped(
+        ContactRequest.created_at,
+        bucket,
+        [func.count(ContactRequest.visit_id.distinct())],
+        contact_filters,
+    )
+    helping = {_as_date(key): count for key, count in db.session.execute(helped_rows)}
+    return {
+        key: Metric.ratio(helping.get(key, 0), contacting.get(key, (0,))[0])
+        for key in helping.keys() | contacting.keys()
+    }
+
+
+def _effort(scope: _Scope, bucket: str | None) -> dict:
+    key = _bucket_key(EffortScore.created_at, bucket)
+    statement = select(key, EffortScore.score, func.count()).where(
+        scope.during(EffortScore.created_at)
+    )
+    if scope.lang is not None:
+        statement = statement.where(EffortScore.lang == scope.lang)
+    if scope.keys is not None:
+        statement = statement.join(ContactFlow, ContactFlow.id == EffortScore.flow_id).where(
+            ContactFlow.resolved_key.in_(scope.keys)
+        )
+    group = [EffortScore.score] if bucket is None else [key, EffortScore.score]
+    counts: dict = {}
+    for bucket_start, score, count in db.session.execute(statement.group_by(*group)):
+        counts.setdefault(_as_date(bucket_start), {})[score] = count
+    return {
+        bucket_start: EffortSummary(
+            mean=Metric.ratio(
+                sum(score * count for score, count in scores.items()), sum(scores.values())
+            ),
+            distribution=tuple(scores.get(score, 0) for score in EFFORT_SCORES),
+        )
+        for bucket_start, scores in counts.items()
+    }
+
+
+def _article_filters(
+    scope: _Scope, key_column: ColumnElement, time_column: ColumnElement
+) -> list[ColumnElement]:
+    filters = [scope.during(time_column)]
+    if scope.lang is not None:
+        filters.append(key_column.startswith(f"{scope.lang}/", autoescape=True))
+    if scope.keys is not None:
+        filters.append(key_column.in_(scope.keys))
+    return filters
+
+
+def _count_if(condition: ColumnElement) -> ColumnElement:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _grouped(
+    time_column: ColumnElement,
+    bucket: str | None,
+    aggregates: list[ColumnElement],
+    filters: list[ColumnElement],
+) -> dict:
+    """``{bucket start (or None): (aggregate values...)}``; SUM over no rows counts as 0."""
+    key = _bucket_key(time_column, bucket)
+    statement = select(key, *aggregates).where(*filters)
+    if bucket is not None:
+        statement = statement.group_by(key)
+    result = {}
+    for row in db.session.execute(statement):
+        if bucket is None and row[1] == 0:
+            continue  # no rows at all: let callers use their empty value
+        result[_as_date(row[0])] = tuple(int(value or 0) for value in row[1:])
+    return result
+
+
+# -- time arithmetic and buckets --------------------------------------------------------------
+
+
+def _within_window(earlier: ColumnElement, later: ColumnElement) -> ColumnElement:
+    """``earlier <= later <= earlier + ATTRIBUTION_WINDOW`` (both ends included)."""
+    return and_(later >= earlier, later <= _Shifted(earlier, ATTRIBUTION_WINDOW))
+
+
+class _Shifted(expression.FunctionElement):
+    """A timestamp column plus a whole number of seconds, exact on every dialect."""
+
+    type = DateTime()
+    inherit_cache = True
+    name = "kb_shifted"
+    # The shift is compiled into the SQL text, so it must be part of the statement cache key.
+    _traverse_internals = [
+        *expression.FunctionElement._traverse_internals,
+        ("seconds", InternalTraversal.dp_plain_obj),
+    ]
+
+    def __init__(self, column: ColumnElement, delta: dt.timedelta):
+        if delta.microseconds:
+            raise ValueError("only whole seconds can be added to a timestamp")
+        self.seconds = int(delta.total_seconds())
+        super().__init__(column)
+
+
+@compiles(_Shifted)
+def _shifted_default(element, compiler, **kw):
+    column = compiler.process(list(element.clauses)[0], **kw)
+    return f"({column} + INTERVAL '{element.seconds} seconds')"
+
+
+@compiles(_Shifted, "sqlite")
+def _shifted_sqlite(element, compiler, **kw):
+    # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff': shift the whole seconds with strftime
+    # and keep the fraction as it was, so the result compares as a string like stored values.
+    column = compiler.process(list(element.clauses)[0], **kw)
+    return (
+        f"(strftime('%Y-%m-%d %H:%M:%S', {column}, '{element.seconds:+d} seconds')"
+        f" || substr({column}, 20))"
+    )
+
+
+class _BucketStart(expression.FunctionElement):
+    """The start of the UTC day or ISO week (Monday) a timestamp falls in."""
+
+    inherit_cache = True
+    name = "kb_bucket_start"
+    _traverse_internals = [
+        *expression.FunctionElement._traverse_internals,
+        ("unit", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: ColumnElement, unit: str):
+        if unit not in BUCKETS:
+            raise ValueError(f"bucket must be one of {BUCKETS}, not {unit!r}")
+        self.unit = unit
+        super().__init__(column)
+
+
+@compiles(_BucketStart)
+def _bucket_start_default(element, compiler, **kw):
+    raise CompileError(f"trend buckets are not implemented for {compiler.dialect.name}")
+
+
+@compiles(_BucketStart, "postgresql")
+def _bucket_start_postgresql(element, compiler, **kw):
+    # The unit is one of BUCKETS, written literally so SELECT and GROUP BY are the same text.
+    column = compiler.process(list(element.clauses)[0], **kw)
+    return f"date_trunc('{element.unit}', {column})"
+
+
+@compiles(_BucketStart, "sqlite")
+def _bucket_start_sqlite(element, compiler, **kw):
+    column = compiler.process(list(element.clauses)[0], **kw)
+    if element.unit == "week":
+        # 'weekday 0' moves to the next Sunday (or stays on one); six days back is its Monday.
+        return f"date({column}, 'weekday 0', '-6 days')"
+    return f"date({column})"
+
+
+def _bucket_key(column: ColumnElement, bucket: str | None) -> ColumnElement:
+    return null() if bucket is None else _BucketStart(column, bucket)
+
+
+def _as_date(value: object) -> dt.date | None:
+    """A bucket start as the database returned it (text on SQLite, a timestamp elsewhere)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _bucket_starts(period: Period, bucket: str) -> list[dt.date]:
+    first = period.start.date()
+    if bucket == "week":
+        first -= dt.timedelta(days=first.weekday())
+    step = dt.timedelta(days=7 if bucket == "week" else 1)
+    starts = []
+    day = first
+    while dt.datetime.combine(day, dt.time()) < period.end:
+        starts.append(day)
+        day += step
+    return starts
+
+
+def _bucket_period(period: Period, start: dt.date, bucket: str) -> Period:
+    begins = dt.datetime.combine(start, dt.time())
+    ends = begins + dt.timedelta(days=7 if bucket == "week" else 1)
+    return Period(start=max(begins, period.start), end=min(ends, period.end))
