@@ -122,6 +122,54 @@ def eval_command(articles_dir: Path, queries_file: Path, k: int, as_json: bool) 
         click.echo(f"{name:<8}{figures['queries']:>9}{cells}")
 
 
+@kb_cli.command("simulate")
+@click.option(
+    "--visits",
+    type=click.IntRange(0, 100_000),
+    help="Simulated visits to add (default 2000; with --clear and no --visits, none).",
+)
+@click.option(
+    "--days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 366),
+    help="Spread the visits over this many days before now.",
+)
+@click.option("--seed", type=int, help="Random seed: the same seed gives the same history.")
+@click.option(
+    "--clear",
+    is_flag=True,
+    help="First delete every simulated row (visit ids starting with sim-), and nothing else.",
+)
+def simulate_command(visits: int | None, days: int, seed: int | None, clear: bool) -> None:
+    """Fill the event tables with a simulated, clearly labelled visit history for demos."""
+    from kb.insights import simulate
+
+    if clear:
+        removed = simulate.clear_simulated()
+        click.echo(f"Deleted {sum(removed.values())} simulated rows.")
+        if visits is None:
+            return
+    visits = 2000 if visits is None else visits
+    articles, problems = load_articles(
+        current_app.config["ARTICLES_DIR"], current_app.config["LANGUAGES"]
+    )
+    for problem in problems:
+        click.echo(f"skipped: {problem}", err=True)
+    with click.progressbar(length=visits, label="Simulating visits") as bar:
+        try:
+            report = simulate.simulate(articles, visits, days, seed, progress=bar.update)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(
+        f"Simulated {report.visits} visits over {days} days: {report.searches} searches, "
+        f"{report.article_views} article views, {report.feedback} feedback answers, "
+        f"{report.contact_flows} contact flows ({report.resolved} resolved, "
+        f"{report.contacts} contact requests), {report.effort_scores} effort scores. "
+        f"Remove them with `flask kb simulate --clear`."
+    )
+
+
 user_cli = AppGroup("user", help="Manage back-office users.")
 kb_cli.add_command(user_cli)
 

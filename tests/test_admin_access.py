@@ -16,11 +16,76 @@ REQUIRED_ROLE = {
     "auth.password": "writer",
     "admin.home": "writer",
     "admin.users": "admin",
+    "contacts_admin.index": "manager",
+    "contacts_admin.detail": "manager",
+    "contacts_admin.handled": "manager",
+    "contacts_admin.answer": "manager",
+    "dashboard.index": "manager",
+    "dashboard.chart": "manager",
+    "dashboard.export": "manager",
+    "notices_admin.index": "writer",
+    "notices_admin.create": "writer",
+    "notices_admin.detail": "writer",
+    "notices_admin.edit": "writer",
+    "notices_admin.end": "writer",
+    "notices_admin.delete": "writer",
+    "editor.index": "writer",
+    "editor.new": "writer",
+    "editor.edit": "writer",
+    "editor.preview": "writer",
+    "editor.change_status": "writer",
+    "editor.revisions": "writer",
+    "editor.restore": "writer",
+}
+
+# POST-only routes that answer an allowed user with a page or JSON instead of a redirect.
+POST_STATUS = {"editor.preview": 200}
+
+
+# Values for routes with URL arguments (fixture articles exist under these; the contact
+# request and the notice are created by the sample_records fixture).
+SAMPLE_ARGUMENTS = {
+    "lang": "en",
+    "slug": "track-order",
+    "reference": "KB-SAMPLE00",
+    "notice_id": 1,
+    "chart": "flows",
+    "table": "trend",
+    "article_lang": "en",
 }
 
 
-# Values for routes with URL arguments (fixture articles exist under these).
-SAMPLE_ARGUMENTS = {"lang": "en", "slug": "track-order"}
+@pytest.fixture
+def sample_records(app):
+    """The records the sample URL arguments point to."""
+    import datetime as dt
+
+    from kb.contact.models import ContactRequest
+    from kb.extensions import db
+    from kb.notices import create_notice
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with app.app_context():
+        db.session.add(
+            ContactRequest(
+                reference=SAMPLE_ARGUMENTS["reference"],
+                visit_id="sample-visit",
+                lang="en",
+                name="Sample",
+                email="sample@example.com",
+                message="Where is my order?",
+            )
+        )
+        db.session.commit()
+        notice = create_notice(
+            title="Sample notice",
+            text="Deliveries are late today.",
+            lang="en",
+            category="orders",
+            starts_at=now - dt.timedelta(hours=1),
+            ends_at=now + dt.timedelta(hours=1),
+        )
+    assert notice.id == SAMPLE_ARGUMENTS["notice_id"]
 
 
 def back_office_rules(app):
@@ -32,13 +97,17 @@ def test_every_back_office_route_is_in_the_table(app):
 
 
 @pytest.mark.parametrize("who", ["anonymous", *ROLES])
-def test_each_role_reaches_exactly_its_routes(app, staff, who):
+def test_each_role_reaches_exactly_its_routes(app, staff, sample_records, who):
     client = app.test_client()
     if who != "anonymous":
         assert log_in(client, staff[who]).status_code == 302
     token = csrf_token(client.get("/admin/login", follow_redirects=True))
-    # Logging out ends the session the other checks need: it goes last.
-    rules = sorted(back_office_rules(app), key=lambda rule: rule.endpoint == "auth.logout")
+    # Pages are read before anything changes (ending or deleting the sample notice), and
+    # logging out ends the session the other checks need: it goes last.
+    rules = sorted(
+        back_office_rules(app),
+        key=lambda rule: (rule.endpoint == "auth.logout", "GET" not in rule.methods),
+    )
     for rule in rules:
         missing = rule.arguments - set(SAMPLE_ARGUMENTS)
         assert not missing, f"{rule.rule}: add sample values for {missing} to SAMPLE_ARGUMENTS"
@@ -55,7 +124,7 @@ def test_each_role_reaches_exactly_its_routes(app, staff, who):
             if response.status_code == 302:
                 assert response.location.startswith("/admin/login"), url
         elif role_allows(who, required):
-            expected = (200,) if "GET" in rule.methods else (302,)
+            expected = (200,) if "GET" in rule.methods else (POST_STATUS.get(rule.endpoint, 302),)
             assert response.status_code in expected, (who, url, response.status_code)
             if response.status_code == 302:
                 assert not response.location.startswith("/admin/login?"), url

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from kb.content import check_articles, load_articles, load_synonyms, parse_article, render_markdown
+from kb.content import (
+    SynonymGroup,
+    check_articles,
+    load_articles,
+    load_synonyms,
+    parse_article,
+    render_markdown,
+)
 
 from .conftest import FIXTURE_ARTICLES
 
@@ -134,10 +141,22 @@ def test_synonym_groups_are_validated(tmp_path):
     write(
         tmp_path,
         "synonyms.yml",
-        "groups:\n  - [refund, استرداد]\n  - [only-one]\n  - [Refund, x]\n",
+        "groups:\n"
+        "  - [refund, money back]\n"
+        "  - [only-one]\n"
+        "  - [Refund, x]\n"
+        "  - {terms: [refund, استرداد], across_languages: true}\n"
+        "  - {terms: [a, b], across: true}\n"
+        "  - {terms: [c, d], across_languages: yes please}\n"
+        "  - [استرداد, استرجاع]\n",
     )
     groups, problems = load_synonyms(tmp_path)
-    assert groups[0] == ("refund", "استرداد")
+    assert groups[0] == SynonymGroup(("refund", "money back"))
+    assert SynonymGroup(("refund", "استرداد"), across_languages=True) in groups
+    assert SynonymGroup(("استرداد", "استرجاع")) in groups
     messages = [p.message for p in problems]
     assert "group 2 must list two or more terms" in messages
     assert "'refund' is in group 1 and group 3" in messages
+    assert "group 5 has unknown key(s) across (allowed: terms, across_languages)" in messages
+    assert "group 6: across_languages must be true or false" in messages
+    assert len(messages) == 4  # a cross-language group may repeat words of plain groups

@@ -117,3 +117,24 @@ def test_normalize_query_does_not_import_whoosh():
     )
     project = Path(__file__).resolve().parent.parent
     subprocess.run([sys.executable, "-c", code], check=True, cwd=project)
+
+
+def test_a_hyphenated_word_is_indexed_split_and_joined_with_offsets_into_the_text():
+    text = "Use your e-mail to log-in"
+    tokens = [
+        (t.text, text[t.startchar : t.endchar])
+        for t in script_aware_analyzer()(text, chars=True, positions=True)
+    ]
+    assert ("mail", "mail") in tokens and ("email", "e-mail") in tokens
+    assert ("log", "log") in tokens and ("login", "log-in") in tokens
+
+
+def test_possessives_find_the_plain_word():
+    assert analyse("customer's") == analyse("customer") == analyse("customer’s")
+
+
+def test_isri_root_stemmer_runs_for_the_comparison():
+    from kb.search.text import analyse_word
+
+    # Whoosh 2.7.4's ISRI stemmer crashes on Python >= 3.7 without our override.
+    assert analyse_word("البطاقة", arabic_stemmer="isri") == "بطق"

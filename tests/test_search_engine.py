@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from kb.content import Article
+from kb.content import Article, SynonymGroup
 from kb.errors import SearchUnavailable
 from kb.search import SearchEngine, SearchHit, SearchResults, build_index, update_article
 
@@ -146,6 +146,21 @@ def test_a_document_matching_all_terms_ranks_above_one_matching_one_term(engine)
     results = engine.search("change order address", "en")
     assert slugs(results)[0] == "change-address"
     assert "track-order" in slugs(results)
+
+
+def test_query_words_close_together_rank_above_the_same_words_far_apart(tmp_path):
+    filler = " ".join(["lorem"] * 40)
+    near = Article(
+        lang="en",
+        slug="near",
+        title="Gift wrapping",
+        body=f"Add a gift card to the box. {filler}\n",
+    )
+    far = Article(
+        lang="en", slug="far", title="Gift wrapping", body=f"Add a gift. {filler} Pay by card.\n"
+    )
+    build_index(tmp_path, [far, near])
+    assert slugs(SearchEngine(tmp_path).search("gift card", "en"))[:2] == ["near", "far"]
 
 
 def test_questions_are_searched(engine):
@@ -333,10 +348,75 @@ def test_concurrent_searches_during_updates(tmp_path):
     assert not errors
 
 
-def test_synonyms_expand_the_query(tmp_path):
-    build_index(tmp_path, ARTICLES, synonyms=[("refund", "money back", "استرداد")])
-    engine = SearchEngine(tmp_path)
+SYNONYM_ARTICLES = [
+    *ARTICLES,
+    Article(
+        lang="en",
+        slug="reimbursement",
+        title="How reimbursements work",
+        body="We send the reimbursement to the card you paid with. Banks take 5 to 10 days.\n",
+    ),
+]
+
+
+def synonym_engine(tmp_path, *groups) -> SearchEngine:
+    build_index(tmp_path, SYNONYM_ARTICLES, synonyms=groups)
+    return SearchEngine(tmp_path)
+
+
+def test_a_same_script_synonym_group_expands_the_query(tmp_path):
+    engine = synonym_engine(tmp_path, SynonymGroup(("refund", "money back")))
     assert slugs(engine.search("money back", "en"))[0] == "refunds"
+
+
+def test_a_plain_synonym_group_does_not_cross_scripts(tmp_path):
+    engine = synonym_engine(tmp_path, SynonymGroup(("refund", "استرداد")))
+    assert slugs(engine.search("استرداد", "en")) == []
+    assert "refunds" not in slugs(engine.search("استرداد", None))
+
+
+def test_a_cross_language_synonym_group_crosses_scripts(tmp_path):
+    engine = synonym_engine(tmp_path, SynonymGroup(("refund", "استرداد"), across_languages=True))
     assert slugs(engine.search("استرداد", "en")) == ["refunds"]
-    exact = engine.search("refund", "en").hits[0].score
-    assert engine.search("money back", "en").hits[0].score < exact * 2
+
+
+def test_a_synonym_ranks_below_the_word_the_customer_typed(tmp_path):
+    engine = synonym_engine(tmp_path, SynonymGroup(("refund", "reimbursement")))
+    for word, typed, synonym in [
+        ("refund", "refunds", "reimbursement"),
+        ("reimbursement", "reimbursement", "refunds"),
+    ]:
+        hits = engine.search(word, "en").hits
+        assert [hit.slug for hit in hits[:2]] == [typed, synonym], word
+        assert hits[0].score > hits[1].score
+
+
+@pytest.mark.parametrize("query", ["e-mail address", "email address", "e mail address"])
+def test_hyphenated_joined_and_split_forms_meet(tmp_path, query):
+    article = Article(
+        lang="en", slug="email", title="Change your e-mail address", body="Open Settings.\n"
+    )
+    other = Article(lang="en", slug="login", title="Cannot login", body="Reset your password.\n")
+    build_index(tmp_path, [article, other])
+    engine = SearchEngine(tmp_path)
+    assert slugs(engine.search(query, "en"))[0] == "email"
+    assert slugs(engine.search("log in problem", "en"))[0] == "login"
+    assert slugs(engine.search("log-in", "en"))[0] == "login"
+
+
+def test_a_misspelt_word_in_a_longer_query_still_finds_its_article_and_gets_a_suggestion(engine):
+    results = engine.search("courier parsel", "en")
+    assert slugs(results)[0] == "track-order"
+    assert results.suggestion == "courier parcel"
+    assert not results.fuzzy
+
+
+@pytest.mark.parametrize("query", ["الفاتروة", "الفاتوة", "فاتوره"])
+def test_arabic_typos_find_the_article(engine, query):
+    # A swapped letter, a missing letter, and ه for ة (normalisation).
+    results = engine.search(query, "ar")
+    assert slugs(results)[0] == "invoice"
+
+
+def test_arabic_did_you_mean_offers_the_indexed_spelling(engine):
+    assert engine.search("الفاتروة", "ar").suggestion == "الفاتورة"

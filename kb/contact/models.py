@@ -27,3 +27,8 @@ class ContactRequest(db.Model):
     message: Mapped[str] = mapped_column(Text)
     # "pending" until `flask kb deliver` has passed it on by e-mail or webhook.
     delivery_status: Mapped[str] = mapped_column(String(16), default="pending")
+    # Back office: when and by whom (staff e-mail address) the request was dealt with.
+    handled_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    handled_by: Mapped[str | None] = mapped_column(String(254))
+    # The article ("lang/slug") that would have answered it: feeds the content-gap list.
+    answer_key: Mapped[str | None] = mapped_column(String(200), index=True)

@@ -40,6 +40,13 @@ class StoredContact:
     category: str
     message: str
     delivery_status: str
+    handled_at: dt.datetime | None = None
+    handled_by: str | None = None
+    answer_key: str | None = None
+
+    @property
+    def handled(self) -> bool:
+        return self.handled_at is not None
 
 
 def submit_contact(
@@ -85,6 +92,11 @@ def find_contact(reference: str) -> StoredContact | None:
     )
     if request is None:
         return None
+    return stored_contact(request)
+
+
+def stored_contact(request: ContactRequest) -> StoredContact:
+    """The row as a value that can leave this package."""
     return StoredContact(
         reference=request.reference,
         visit_id=request.visit_id,
@@ -96,6 +108,9 @@ def find_contact(reference: str) -> StoredContact | None:
         category=request.category,
         message=request.message,
         delivery_status=request.delivery_status,
+        handled_at=request.handled_at,
+        handled_by=request.handled_by,
+        answer_key=request.answer_key,
     )
 
 

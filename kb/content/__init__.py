@@ -15,12 +15,13 @@ from kb.content.articles import (
 from kb.content.categories import category_label, load_categories
 from kb.content.library import ArticleLibrary
 from kb.content.render import render_markdown, sanitize_html
-from kb.content.synonyms import load_synonyms
+from kb.content.synonyms import SynonymGroup, load_synonyms
 
 __all__ = [
     "Article",
     "ArticleLibrary",
     "ContentProblem",
+    "SynonymGroup",
     "category_label",
     "check_articles",
     "load_categories",

@@ -31,9 +31,18 @@ class ArticleLibrary:
         self._by_key: dict[str, Article] = {}
         self._labels: dict[str, dict[str, str]] = {}
 
-    def get(self, lang: str, slug: str) -> Article | None:
+    def get(self, lang: str, slug: str, include_drafts: bool = False) -> Article | None:
         article = self._articles().get(f"{lang}/{slug}")
-        return article if article and article.published else None
+        return article if article and (article.published or include_drafts) else None
+
+    def all(self, lang: str | None = None) -> list[Article]:
+        """Every valid article, drafts included (for the back office)."""
+        return [a for a in self._articles().values() if lang is None or a.lang == lang]
+
+    def invalidate(self) -> None:
+        """Reload on the next access, without waiting for the check interval (after an edit)."""
+        with self._lock:
+            self._fingerprint = None
 
     def published(self, lang: str | None = None) -> list[Article]:
         return [

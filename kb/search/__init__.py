@@ -25,10 +25,15 @@ if TYPE_CHECKING:
         update_article,
         write_fingerprint,
     )
+    from kb.search.suggest import Completion, SuggestedArticle, Suggester, Suggestions
 
 _LAZY = {
     "SearchEngine": "kb.search.engine",
     "evaluate": "kb.search.evaluation",
+    "Completion": "kb.search.suggest",
+    "SuggestedArticle": "kb.search.suggest",
+    "Suggester": "kb.search.suggest",
+    "Suggestions": "kb.search.suggest",
     "SCHEMA_VERSION": "kb.search.index",
     "build_index": "kb.search.index",
     "fingerprint": "kb.search.index",
@@ -41,9 +46,13 @@ _LAZY = {
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Completion",
     "SearchEngine",
     "SearchHit",
     "SearchResults",
+    "SuggestedArticle",
+    "Suggester",
+    "Suggestions",
     "build_index",
     "evaluate",
     "fingerprint",

@@ -22,7 +22,7 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, KEYWORD, TEXT, Schema
 from whoosh.writing import CLEAR
 
-from kb.content import Article
+from kb.content import Article, SynonymGroup
 from kb.errors import SearchUnavailable
 from kb.search.analysis import script_aware_analyzer, spelling_analyzer
 
@@ -30,15 +30,18 @@ logger = logging.getLogger(__name__)
 
 # Bump whenever the schema or the analysis changes: the index is then rebuilt in a new
 # directory and a web worker never reads an index its code cannot query.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Seconds a writer waits for another writer's lock before giving up.
 WRITER_TIMEOUT = 30.0
 SYNONYMS_FILE = "synonyms.json"
 FINGERPRINT_FILE = "fingerprint"
 ARTICLE_SYNONYMS_FILE = "synonyms.yml"
 
-# Searchable text fields and their query-time boosts.
-FIELD_BOOSTS = {"title": 3.0, "questions": 2.0, "tagwords": 1.5, "summary": 1.0, "body": 1.0}
+# Searchable text fields and their query-time boosts. Whoosh scores every field with BM25
+# and adds the scores up, so a word in the title already counts twice (title and body);
+# boosts above 1 over-rewarded title words on both evaluation sets (docs/search-quality.md).
+# `questions:` are alternative titles and weigh the same.
+FIELD_BOOSTS = {"title": 1.0, "questions": 1.0, "tagwords": 1.0, "summary": 1.0, "body": 1.0}
 
 
 def make_schema() -> Schema:
@@ -73,14 +76,15 @@ def index_exists(index_dir: Path | str) -> bool:
 def build_index(
     index_dir: Path | str,
     articles: Iterable[Article],
-    synonyms: Iterable[tuple[str, ...]] = (),
+    synonyms: Iterable[SynonymGroup | tuple[str, ...]] = (),
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Replace the index with the published ``articles``; return how many were indexed.
 
     One writer adds every document and commits with ``mergetype=CLEAR``, so readers move
     from the old generation to the complete new one at once. ``progress(1)`` is called after
-    each article (drafts included), matching click's ``bar.update``.
+    each article (drafts included), matching click's ``bar.update``. A plain tuple in
+    ``synonyms`` is a same-script group.
     """
     path = index_path(index_dir)
     path.mkdir(parents=True, exist_ok=True)
@@ -99,7 +103,9 @@ def build_index(
                 count += 1
             if progress is not None:
                 progress(1)
-    _write_atomically(path / SYNONYMS_FILE, json.dumps([list(g) for g in synonyms]))
+    groups = [g if isinstance(g, SynonymGroup) else SynonymGroup(tuple(g)) for g in synonyms]
+    stored = [{"terms": list(g.terms), "across_languages": g.across_languages} for g in groups]
+    _write_atomically(path / SYNONYMS_FILE, json.dumps(stored, ensure_ascii=False))
     logger.info("indexed %d articles in %s", count, path)
     return count
 
@@ -121,7 +127,7 @@ def remove_article(index_dir: Path | str, key: str) -> None:
         writer.delete_by_term("key", key)
 
 
-def load_index_synonyms(index_dir: Path | str) -> list[tuple[str, ...]]:
+def load_index_synonyms(index_dir: Path | str) -> list[SynonymGroup]:
     """The synonym groups stored beside the index by `build_index` (none if absent)."""
     try:
         data = json.loads((index_path(index_dir) / SYNONYMS_FILE).read_text(encoding="utf-8"))
@@ -130,7 +136,12 @@ def load_index_synonyms(index_dir: Path | str) -> list[tuple[str, ...]]:
     except (OSError, ValueError) as error:
         logger.warning("ignoring unreadable synonyms beside the index: %s", error)
         return []
-    return [tuple(str(term) for term in group) for group in data if isinstance(group, list)]
+    groups = []
+    for group in data if isinstance(data, list) else []:
+        if isinstance(group, dict) and isinstance(group.get("terms"), list):
+            terms = tuple(str(term) for term in group["terms"])
+            groups.append(SynonymGroup(terms, bool(group.get("across_languages"))))
+    return groups
 
 
 def fingerprint(articles_dir: Path | str) -> str:

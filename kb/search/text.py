@@ -129,6 +129,13 @@ def light_stem_arabic(word: str) -> str:
     return word
 
 
+def _strip_clitic(word: str) -> str:
+    """Drop a leading ف ب ك ل (not before ال, which the stemmer handles) from longer words."""
+    if len(word) >= 5 and word[0] in "فبكل" and not word.startswith("ال", 1):
+        return word[1:]
+    return word
+
+
 @lru_cache(maxsize=100_000)
 def spelling_form(word: str) -> str | None:
     """A word as offered in "did you mean": lower case, no diacritics; None for stop words."""
@@ -156,11 +163,25 @@ def _stemmer(language: str):
     return stemmers[language]
 
 
+@lru_cache(maxsize=1)
+def _isri():
+    from whoosh.lang.isri import ISRIStemmer
+
+    class _ISRI(ISRIStemmer):
+        # Whoosh 2.7.4's norm(2) uses the replacement r"\u0627", an error since Python 3.7;
+        # our normalisation has already turned initial hamza forms into ا.
+        def norm(self, num):
+            return self.stm
+
+    return _ISRI()
+
+
 @lru_cache(maxsize=200_000)
 def analyse_word(word: str, stem: bool = True, arabic_stemmer: str = "light") -> str | None:
     """The index term for one token, or None for a stop word or a token not worth indexing.
 
-    ``arabic_stemmer`` is "light" (`light_stem_arabic`), "snowball" (PyStemmer's Arabic) or
+    ``arabic_stemmer`` is "light" (`light_stem_arabic`), "snowball" (PyStemmer's Arabic),
+    "isri" (Whoosh's ISRI root stemmer, kept for the comparison in docs/search-quality.md) or
     "none"; English words use PyStemmer's English (Porter2) stemmer when ``stem`` is true.
     """
     if len(word) > MAX_TOKEN_LENGTH:
@@ -173,6 +194,10 @@ def analyse_word(word: str, stem: bool = True, arabic_stemmer: str = "light") ->
             return word
         if arabic_stemmer == "snowball":
             return _stemmer("arabic").stemWord(word)
+        if arabic_stemmer == "isri":
+            return _isri().stem(word)
+        if arabic_stemmer == "light+clitics":
+            return light_stem_arabic(_strip_clitic(word))
         return light_stem_arabic(word)
     if not word.isascii():
         word = "".join(

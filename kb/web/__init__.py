@@ -6,8 +6,12 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter
 
-from kb.web import admin, api, auth, contact, errors, public, services
+from kb.web import admin, api, auth, contact, editor, errors, public, services
+from kb.web.contacts_admin import bp as contacts_admin_bp
+from kb.web.dashboard import bp as dashboard_bp
 from kb.web.i18n import template_context
+from kb.web.notices import bp as notices_bp
+from kb.web.notices_admin import bp as notices_admin_bp
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -26,8 +30,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def init_app(app: Flask) -> None:
     app.url_map.converters["lang"] = language_converter(app.config["LANGUAGES"])
     services.init_app(app)
-    for blueprint in (public.bp, contact.bp, api.bp, auth.bp, admin.bp):
+    for blueprint in (public.bp, contact.bp, api.bp, auth.bp, admin.bp, editor.bp):
         app.register_blueprint(blueprint)
+    for blueprint in (notices_bp, contacts_admin_bp, notices_admin_bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(dashboard_bp)
     errors.init_app(app)
     app.context_processor(template_context)
     app.after_request(add_security_headers)

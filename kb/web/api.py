@@ -1,4 +1,4 @@
-"""JSON API: search (also behind the live suggestions of the contact flow) and articles."""
+"""JSON API: search (also behind the contact flow's live answers), suggestions and articles."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from flask import Blueprint, abort, current_app, jsonify, request, session, url_
 from kb import insights
 from kb.errors import SearchUnavailable
 from kb.web.public import QUERY_MAX
-from kb.web.services import library, search_engine
+from kb.web.services import library, search_engine, suggester
 from kb.web.visit import visit_id
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_LIMIT = 20
+SUGGEST_MAX_LIMIT = 10
+SUGGEST_MIN_CHARS = 2
 
 
 @bp.get("/search")
@@ -55,6 +57,43 @@ def search():
             for hit in results.hits
         ],
         suggestion=results.suggestion,
+    )
+
+
+@bp.get("/suggest")
+def suggest():
+    """Completions and articles for the search box while the customer types.
+
+    Not recorded as a search: these are keystrokes, the search (if any) comes after.
+    """
+    query = request.args.get("q", "")
+    lang = request.args.get("lang", current_app.config["DEFAULT_LANG"])
+    limit = request.args.get("limit", "8")
+    if len(query) > QUERY_MAX:
+        abort(400, f"q is longer than {QUERY_MAX} characters")
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(400, f"lang must be one of {', '.join(current_app.config['LANGUAGES'])}")
+    limit = int(limit) if limit.isascii() and limit.isdigit() else 0
+    if not 1 <= limit <= SUGGEST_MAX_LIMIT:
+        abort(400, f"limit must be between 1 and {SUGGEST_MAX_LIMIT}")
+    if len(query.strip()) < SUGGEST_MIN_CHARS:
+        return jsonify(query=query.strip(), completions=[], articles=[])
+    try:
+        found = suggester().suggest(query, lang, limit=limit)
+    except SearchUnavailable:
+        abort(503, "search is unavailable")
+    return jsonify(
+        query=found.query,
+        completions=[{"text": completion.text} for completion in found.completions],
+        articles=[
+            {
+                "slug": article.slug,
+                "lang": article.lang,
+                "title": article.title,
+                "url": url_for("public.article", lang=article.lang, slug=article.slug),
+            }
+            for article in found.articles
+        ],
     )
 
 

@@ -167,7 +167,7 @@ class ArticleForm(FlaskForm):
     )
     status = SelectField(
         _l("Status"),
-        choices=[("published", _l("Published")), ("draft", _l("Draft"))],
+        choices=[SelectChoice("published", _l("Published")), SelectChoice("draft", _l("Draft"))],
         default="published",
     )
     related = StringField(

@@ -1,11 +1,12 @@
-"""Per-process objects the views share: the article library and the search engine."""
+"""Per-process objects the views share: the article library and store, search engine, suggester."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app
 
 from kb.content import ArticleLibrary
-from kb.search import SearchEngine
+from kb.content.store import ArticleStore
+from kb.search import SearchEngine, Suggester
 
 
 def init_app(app: Flask) -> None:
@@ -13,7 +14,15 @@ def init_app(app: Flask) -> None:
     app.extensions["kb.library"] = ArticleLibrary(
         app.config["ARTICLES_DIR"], app.config["LANGUAGES"]
     )
-    app.extensions["kb.search"] = SearchEngine(app.config["INDEX_DIR"])
+    engine = SearchEngine(app.config["INDEX_DIR"])
+    app.extensions["kb.search"] = engine
+    app.extensions["kb.suggest"] = Suggester(engine)
+    app.extensions["kb.store"] = ArticleStore(
+        app.config["ARTICLES_DIR"],
+        app.config["INDEX_DIR"],
+        app.config["LANGUAGES"],
+        app.extensions["kb.library"],
+    )
 
 
 def library() -> ArticleLibrary:
@@ -22,3 +31,11 @@ def library() -> ArticleLibrary:
 
 def search_engine() -> SearchEngine:
     return current_app.extensions["kb.search"]
+
+
+def suggester() -> Suggester:
+    return current_app.extensions["kb.suggest"]
+
+
+def article_store() -> ArticleStore:
+    return current_app.extensions["kb.store"]

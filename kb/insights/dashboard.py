@@ -1,0 +1,237 @@
+"""The manager dashboard's figures for one period, and its tables as CSV.
+
+The figures themselves (and their definitions) are in :mod:`kb.insights.metrics`; this module
+only gathers them for one choice of filters and lays them out as tables for export.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from kb.insights.events import EFFORT_SCORES
+from kb.insights.metrics import (
+    ArticleRow,
+    FailedQuery,
+    Headline,
+    Metric,
+    Period,
+    article_table,
+    headline,
+    lowest_helpfulness,
+    most_contacts_after_reading,
+    top_failed_searches,
+    trend,
+)
+
+# The longest period the dashboard computes at once (a year, leap day included).
+MAX_DAYS = 366
+DEFAULT_DAYS = 30
+TOP_QUERIES = 20
+TOP_ARTICLES = 10
+# Cells starting with these are formulas to a spreadsheet (customers type the queries).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    period: Period
+    lang: str | None
+    category: str | None
+    bucket: str
+    headline: Headline
+    trend: tuple[Headline, ...]
+    failed_queries: tuple[FailedQuery, ...]
+    articles: tuple[ArticleRow, ...]
+    most_contacts: tuple[ArticleRow, ...]
+    least_helpful: tuple[ArticleRow, ...]
+
+
+def period_of_days(first: dt.date, last: dt.date) -> Period:
+    """The UTC days ``first`` to ``last``, both included; at most MAX_DAYS of them."""
+    if last < first:
+        raise ValueError("the period ends before it starts")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ValueError(f"the period is longer than {MAX_DAYS} days")
+    start = dt.datetime.combine(first, dt.time())
+    return Period(start, dt.datetime.combine(last, dt.time()) + dt.timedelta(days=1))
+
+
+def dashboard_data(
+    period: Period,
+    lang: str | None = None,
+    bucket: str = "day",
+    article_categories: Mapping[str, str] | None = None,
+    category: str | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> Dashboard:
+    """Every figure, trend and table of the dashboard for these filters."""
+    articles = article_table(period, lang, category, article_categories)
+    return Dashboard(
+        period=period,
+        lang=lang,
+        category=category,
+        bucket=bucket,
+        headline=headline(period, lang, category, article_categories, now=now),
+        trend=tuple(trend(period, bucket, lang, category, article_categories, now=now)),
+        failed_queries=tuple(
+            top_failed_searches(period, lang, TOP_QUERIES, category, article_categories)
+        ),
+        articles=tuple(articles),
+        most_contacts=tuple(most_contacts_after_reading(articles, TOP_ARTICLES)),
+        least_helpful=tuple(lowest_helpfulness(articles, TOP_ARTICLES)),
+    )
+
+
+# -- tables for export --------------------------------------------------------------------------
+
+HEADLINE_FIGURES = (
+    "started",
+    "resolved",
+    "contacted",
+    "abandoned",
+    "in_progress",
+    "deflection",
+    "abandonment",
+    "self_service",
+    "failed_searches",
+    "zero_results",
+    "click_through",
+    "effort",
+)
+TABLE_COLUMNS = {
+    "headline": ("figure", "value", "numerator", "denominator"),
+    "trend": (
+        "bucket_start",
+        "started",
+        "resolved",
+        "contacted",
+        "abandoned",
+        "in_progress",
+        "deflection",
+        "abandonment",
+        "searches",
+        "failed_searches",
+        "zero_results",
+        "click_through",
+        "effort_mean",
+        "effort_count",
+    ),
+    "failed-searches": ("query", "failed", "zero_results", "searches", "click_through"),
+    "articles": (
+        "article",
+        "title",
+        "category",
+        "views",
+        "readers",
+        "helpful_yes",
+        "helpful_no",
+        "helpfulness",
+        "contacts_after_reading",
+    ),
+    "effort": ("score", "answers"),
+}
+TABLES = tuple(TABLE_COLUMNS)
+
+
+def table_rows(
+    dashboard: Dashboard, table: str, title: Callable[[str], str] = str
+) -> list[tuple[object, ...]]:
+    """The rows of one exported table, in the order of ``TABLE_COLUMNS[table]``.
+
+    Rates are fractions (0.5, not 50%) and empty when undefined; ``title`` gives an article's
+    title from its key.
+    """
+    if table == "headline":
+        return [_headline_row(name, getattr(dashboard.headline, name)) for name in HEADLINE_FIGURES]
+    if table == "trend":
+        return [_trend_row(bucket) for bucket in dashboard.trend]
+    if table == "failed-searches":
+        return [
+            (q.normalized_query, q.failed, q.zero_results, q.searches, _rate(q.click_through))
+            for q in dashboard.failed_queries
+        ]
+    if table == "articles":
+        return [
+            (
+                row.key,
+                title(row.key),
+                row.category,
+                row.views,
+                row.readers,
+                row.helpful_yes,
+                row.helpful_no,
+                _rate(row.helpfulness),
+                row.contacts_after_reading,
+            )
+            for row in dashboard.articles
+        ]
+    if table == "effort":
+        counts = dashboard.headline.effort.distribution
+        return list(zip(EFFORT_SCORES, counts, strict=True))
+    raise ValueError(f"unknown table {table!r}; one of {TABLES}")
+
+
+def csv_document(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """UTF-8 CSV with a byte order mark (so Excel reads Arabic), formulas neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([safe_cell(cell) for cell in header])
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+
+
+def safe_cell(value: object) -> str:
+    """The cell as text; text a spreadsheet would run as a formula gets a leading apostrophe.
+
+    Numbers stay numbers (a negative count cannot happen, but ``-0.5`` is not customer text).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return _number(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def _headline_row(name: str, figure: object) -> tuple[object, ...]:
+    if isinstance(figure, Metric):
+        return (name, _rate(figure), figure.numerator, figure.denominator)
+    if name == "effort":
+        mean = figure.mean
+        return (name, _rate(mean), mean.numerator, mean.denominator)
+    return (name, figure, None, None)
+
+
+def _trend_row(bucket: Headline) -> tuple[object, ...]:
+    return (
+        bucket.period.start.date().isoformat(),
+        bucket.started,
+        bucket.resolved,
+        bucket.contacted,
+        bucket.abandoned,
+        bucket.in_progress,
+        _rate(bucket.deflection),
+        _rate(bucket.abandonment),
+        bucket.failed_searches.denominator,
+        _rate(bucket.failed_searches),
+        _rate(bucket.zero_results),
+        _rate(bucket.click_through),
+        _rate(bucket.effort.mean),
+        bucket.effort.mean.denominator,
+    )
+
+
+def _rate(metric: Metric) -> float | None:
+    return None if metric.value is None else round(metric.value, 4)
+
+
+def _number(value: int | float) -> str:
+    return str(value) if isinstance(value, int) else str(round(value, 4))
