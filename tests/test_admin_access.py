@@ -36,6 +36,8 @@ REQUIRED_ROLE = {
     "editor.change_status": "writer",
     "editor.revisions": "writer",
     "editor.restore": "writer",
+    "gaps.index": "writer",
+    "gaps.export": "writer",
 }
 
 # POST-only routes that answer an allowed user with a page or JSON instead of a redirect.

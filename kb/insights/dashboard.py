@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kb.insights.events import EFFORT_SCORES
+from kb.insights.impact import Edit, recent_edits
 from kb.insights.metrics import (
     ArticleRow,
     FailedQuery,
@@ -26,12 +27,15 @@ from kb.insights.metrics import (
     top_failed_searches,
     trend,
 )
+from kb.notices import NoticeEffect, NoticeRecord, list_notices, notice_effect
 
 # The longest period the dashboard computes at once (a year, leap day included).
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 TOP_QUERIES = 20
 TOP_ARTICLES = 10
+RECENT_EDITS = 10
+RECENT_NOTICES = 10
 # Cells starting with these are formulas to a spreadsheet (customers type the queries).
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -48,6 +52,16 @@ class Dashboard:
     articles: tuple[ArticleRow, ...]
     most_contacts: tuple[ArticleRow, ...]
     least_helpful: tuple[ArticleRow, ...]
+    # Article revisions made in the period (newest first) with their edit impact.
+    recent_edits: tuple[Edit, ...] = ()
+    # Notices shown during the period, with contacts on their topic while shown vs before.
+    notices: tuple[NoticeImpact, ...] = ()
+
+
+@dataclass(frozen=True)
+class NoticeImpact:
+    notice: NoticeRecord
+    effect: NoticeEffect
 
 
 def period_of_days(first: dt.date, last: dt.date) -> Period:
@@ -84,7 +98,38 @@ def dashboard_data(
         articles=tuple(articles),
         most_contacts=tuple(most_contacts_after_reading(articles, TOP_ARTICLES)),
         least_helpful=tuple(lowest_helpfulness(articles, TOP_ARTICLES)),
+        recent_edits=tuple(recent_edits(RECENT_EDITS, lang, period=period, now=now)),
+        notices=tuple(notices_in(period, lang, RECENT_NOTICES, now=now)),
     )
+
+
+def notices_in(
+    period: Period,
+    lang: str | None = None,
+    limit: int = RECENT_NOTICES,
+    *,
+    now: dt.datetime | None = None,
+) -> list[NoticeImpact]:
+    """Notices shown at some time in the period (of ``lang``), latest start first, with effect.
+
+    Effect: :func:`kb.notices.notice_effect` (contacts of the notice's language and topic
+    while it was shown, against a window of the same length just before it).
+    """
+    board = list_notices(now)
+    shown = [
+        notice
+        for notice in (*board.active, *board.past)
+        if notice.starts_at < period.end
+        and notice.ends_at > period.start
+        and (lang is None or notice.lang == lang)
+    ]
+    shown.sort(key=lambda notice: (notice.starts_at, notice.id), reverse=True)
+    found = []
+    for notice in shown[:limit]:
+        effect = notice_effect(notice.id, now)
+        if effect is not None:
+            found.append(NoticeImpact(notice, effect))
+    return found
 
 
 # -- tables for export --------------------------------------------------------------------------

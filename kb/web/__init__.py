@@ -9,6 +9,7 @@ from werkzeug.routing import BaseConverter
 from kb.web import admin, api, auth, contact, editor, errors, public, services
 from kb.web.contacts_admin import bp as contacts_admin_bp
 from kb.web.dashboard import bp as dashboard_bp
+from kb.web.gaps import bp as gaps_bp
 from kb.web.i18n import template_context
 from kb.web.notices import bp as notices_bp
 from kb.web.notices_admin import bp as notices_admin_bp
@@ -35,6 +36,7 @@ def init_app(app: Flask) -> None:
     for blueprint in (notices_bp, contacts_admin_bp, notices_admin_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(gaps_bp)
     errors.init_app(app)
     app.context_processor(template_context)
     app.after_request(add_security_headers)

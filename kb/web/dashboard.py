@@ -234,6 +234,7 @@ def index():
         categories=category_choices(),
         buckets=bucket_choices(),
         article_link=article_link,
+        edit_title=edit_title,
         category_name=category_name,
         effort_scores=list(EFFORT_SCORES),
         max_days=MAX_DAYS,
@@ -416,6 +417,13 @@ def article_link(key: str) -> tuple[str, str | None]:
     if article is None:
         return key, None
     return article.title, url_for("public.article", lang=lang, slug=slug)
+
+
+def edit_title(key: str) -> str:
+    """An edited article's title (drafts too), or its key when it is gone."""
+    lang, _sep, slug = key.partition("/")
+    article = library().get(lang, slug, include_drafts=True)
+    return article.title if article is not None else key
 
 
 def plain_error(message: str, status: int) -> Response:

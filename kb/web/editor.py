@@ -31,6 +31,7 @@ from kb.content.store import (
     preview_html,
 )
 from kb.errors import ContentError
+from kb.insights.impact import article_edits
 from kb.web.admin import protect, requires
 from kb.web.errors import handle_http_error
 from kb.web.forms import ArticleForm, NewArticleForm
@@ -43,6 +44,8 @@ bp = protect(Blueprint("editor", __name__, url_prefix="/admin/articles"))
 EDITOR_MAX_REQUEST = 1024 * 1024
 FILTER_TEXT_MAX = 100
 QUESTION_MAX = 200
+# Latest changes whose effect the edit page shows (the revisions page shows all).
+EDITS_SHOWN = 3
 # A write failure (disk full, permissions): logged by the store, told to the writer.
 NOT_WRITTEN = FieldProblem("", "", "not-written")
 
@@ -179,6 +182,7 @@ def revisions(article_lang: str, slug: str):
         "admin/article_revisions.html",
         article=article,
         revisions=article_store().list_revisions(article),
+        impacts={edit.revision_id: edit.impact for edit in article_edits(article.key)},
         current_hash=content_hash(article_store().current_text(article)),
         content_hash=content_hash,
     )
@@ -253,6 +257,7 @@ def editor_page(form, article: Article | None, problems: list[FieldProblem], sta
         preview_dir=text_direction(preview_lang) if preview_lang else "auto",
         categories=article_store().categories(),
         general_problems=[problem_message(p) for p in problems if not p.field],
+        edits=article_edits(article.key, EDITS_SHOWN) if article else [],
     ), status
 
 
