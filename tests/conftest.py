@@ -147,3 +147,14 @@ def log_in(client, email: str, password: str = STAFF_PASSWORD, next_url: str | N
     return client.post(
         url, data={"email": email, "password": password, "csrf_token": csrf_token(login_page)}
     )
+
+
+SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+
+
+@pytest.fixture(scope="session")
+def shared_eval() -> Path:
+    """The third-party evaluation material in ../shared/eval (read in place, never copied)."""
+    if not SHARED_EVAL.is_dir():
+        require_service(f"{SHARED_EVAL} is missing: the evaluation material sits beside the repo")
+    return SHARED_EVAL
