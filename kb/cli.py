@@ -52,12 +52,13 @@ def check_command(articles_dir: Path | None) -> None:
 )
 def index_command(if_changed: bool) -> None:
     """Build the search index from the articles directory (atomic full rebuild)."""
+    from kb.content.html_cache import cache_dir, write_html_cache
     from kb.search import build_index, fingerprint, index_is_current, write_fingerprint
 
     articles_dir = current_app.config["ARTICLES_DIR"]
     index_dir = current_app.config["INDEX_DIR"]
     current = fingerprint(articles_dir)
-    if if_changed and index_is_current(index_dir, current):
+    if if_changed and index_is_current(index_dir, current) and cache_dir(index_dir).is_dir():
         click.echo(f"Search index is up to date ({index_dir}).")
         return
     articles, problems = load_articles(articles_dir, current_app.config["LANGUAGES"])
@@ -69,6 +70,8 @@ def index_command(if_changed: bool) -> None:
     published = [article for article in articles if article.published]
     with click.progressbar(length=len(published), label="Indexing articles") as bar:
         count = build_index(index_dir, published, synonyms, progress=bar.update)
+    with click.progressbar(length=len(articles), label="Caching article HTML") as bar:
+        write_html_cache(index_dir, articles, progress=bar.update)
     write_fingerprint(index_dir, current)
     click.echo(f"Indexed {count} published articles into {index_dir}.")
 
@@ -168,6 +171,79 @@ def simulate_command(visits: int | None, days: int, seed: int | None, clear: boo
         f"{report.contacts} contact requests), {report.effort_scores} effort scores. "
         f"Remove them with `flask kb simulate --clear`."
     )
+
+
+@kb_cli.command("deliver")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    help="Attempt at most this many deliveries in this run (default: all that are due).",
+)
+def deliver_command(limit: int | None) -> None:
+    """Send contact requests that are due to e-mail and/or the webhook; run it every minute.
+
+    Failures are rescheduled with exponential backoff (exit code 0); after
+    KB_DELIVERY_MAX_ATTEMPTS failures a channel's delivery is marked failed.
+    """
+    from kb.contact import delivery
+
+    try:
+        channels = delivery.configured_channels()
+    except delivery.DeliveryError as error:
+        raise click.ClickException(str(error)) from error
+    if not channels:
+        click.echo(
+            f"No delivery channel is configured (KB_SMTP_URL and KB_CONTACT_TO, or "
+            f"KB_CONTACT_WEBHOOK_URL): {delivery.waiting_count()} request(s) wait."
+        )
+        return
+    due = delivery.due_deliveries(channels, limit=limit)
+    attempts = []
+    with click.progressbar(due, label="Delivering contact requests") as bar:
+        for delivery_id in bar:
+            attempt = delivery.attempt_delivery(delivery_id, channels)
+            if attempt is not None:
+                attempts.append(attempt)
+    for attempt in attempts:
+        if attempt.delivered:
+            outcome = "delivered"
+        elif attempt.status == "failed":
+            outcome = f"FAILED after {attempt.attempts} attempts ({attempt.error})"
+        else:
+            outcome = (
+                f"attempt {attempt.attempts} failed ({attempt.error}); "
+                f"next attempt at {attempt.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
+            )
+        click.echo(f"{attempt.reference} {attempt.channel}: {outcome}")
+    delivered = sum(attempt.delivered for attempt in attempts)
+    click.echo(
+        f"{delivered} delivered, {len(attempts) - delivered} failed "
+        f"({', '.join(channels)}); {delivery.waiting_count()} request(s) still pending."
+    )
+
+
+@kb_cli.command("purge")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(1, None),
+    help="Age in days (default: KB_RETENTION_DAYS). Older contact requests lose name, e-mail "
+    "and message; older events are deleted.",
+)
+def purge_command(older_than: int | None) -> None:
+    """Remove contact PII and delete events older than the retention period."""
+    from kb.contact import purge
+
+    days = older_than or int(current_app.config["RETENTION_DAYS"])
+    if days < 1:
+        raise click.ClickException("KB_RETENTION_DAYS must be at least 1")
+    counts = purge(days)
+    click.echo(f"Purged data older than {days} days:")
+    click.echo(
+        f"  {counts.pop('contact_request')} contact requests blanked (name, e-mail, message)"
+    )
+    for table, count in counts.items():
+        click.echo(f"  {count} {table} rows deleted")
 
 
 user_cli = AppGroup("user", help="Manage back-office users.")

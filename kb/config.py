@@ -31,12 +31,21 @@ class Defaults:
     LANGUAGES = "ar,en"
     # Flask-Limiter storage; "memory://" per process, or e.g. redis://127.0.0.1:6379/0.
     RATELIMIT_STORAGE_URI = "memory://"
-    # Outgoing mail for contact requests, e.g. smtp://user:pass@mail.example:587; empty = none.
+    # Outgoing mail for contact requests: smtp://user:pass@host:587?starttls=1 or
+    # smtps://user:pass@host:465; empty = no e-mail delivery.
     SMTP_URL = ""
-    # Address that receives contact requests by e-mail.
+    # Address that receives contact requests by e-mail (also their From address).
     CONTACT_TO = ""
-    # URL that receives contact requests as JSON POSTs; empty = none.
+    # URL that receives contact requests as signed JSON POSTs; empty = none.
     CONTACT_WEBHOOK_URL = ""
+    # HMAC-SHA256 key that signs each webhook POST; required when CONTACT_WEBHOOK_URL is set.
+    CONTACT_WEBHOOK_SECRET = ""
+    # Attempts per channel before a delivery is marked "failed" (retries back off exponentially).
+    DELIVERY_MAX_ATTEMPTS = 10
+    # Seconds one SMTP or webhook attempt may take before it counts as failed.
+    DELIVERY_TIMEOUT = 10
+    # Seconds a SQLite write waits for a lock before failing (the customer then sees an error).
+    SQLITE_BUSY_TIMEOUT = 5
     # Days after which contact PII and old events are purged by `flask kb purge`.
     RETENTION_DAYS = 365
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
@@ -47,6 +56,10 @@ class Defaults:
     CONTACT_RATE_LIMIT = "5 per minute; 30 per hour"
     FEEDBACK_RATE_LIMIT = "20 per minute"
     LOGIN_RATE_LIMIT = "5 per minute; 50 per day"
+    # Rate limit per client for the JSON search and suggestion API (keystrokes: generous).
+    SEARCH_RATE_LIMIT = "120 per minute"
+    # Largest request body in bytes (customer forms); larger is a 413. The editor allows 1 MB.
+    MAX_CONTENT_LENGTH = 64 * 1024
     # Send cookies over HTTPS only; None = on unless debug or testing. `make run` (plain
     # http on 127.0.0.1) sets it to false.
     SESSION_COOKIE_SECURE: bool | None = None
@@ -71,6 +84,13 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config["INDEX_DIR"] = Path(app.config["INDEX_DIR"]).resolve()
     url = app.config["DATABASE_URL"] or f"sqlite:///{instance / 'kb.sqlite3'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        # Copies, so that a test_config's dicts are never changed behind its back.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("timeout", float(app.config["SQLITE_BUSY_TIMEOUT"]))
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     app.config["LANGUAGES"] = _as_list(app.config["LANGUAGES"])
     app.config["MIGRATIONS_DIR"] = PROJECT_ROOT / "migrations"
     app.config.setdefault(

@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 
 from kb import create_app
 from kb.content import load_articles, load_synonyms
+from kb.content.html_cache import write_html_cache
 from kb.extensions import db
 from kb.search import build_index
 
@@ -23,6 +24,7 @@ def make_index(articles_dir: Path, index_dir: Path) -> Path:
     assert not problems, problems
     synonyms, _ = load_synonyms(articles_dir)
     build_index(index_dir, [a for a in articles if a.published], synonyms)
+    write_html_cache(index_dir, articles)
     return index_dir
 
 

@@ -20,6 +20,7 @@ REQUIRED_ROLE = {
     "contacts_admin.detail": "manager",
     "contacts_admin.handled": "manager",
     "contacts_admin.answer": "manager",
+    "contacts_admin.deliver": "manager",
     "dashboard.index": "manager",
     "dashboard.chart": "manager",
     "dashboard.export": "manager",

@@ -475,6 +475,7 @@ TRAVERSALS = [
     "track-order\x00",
     "\u2024\u2024%2fx",
     "\uff0e\uff0e%2fx",
+    "\u2e2e\u2e2e%2fx",
     "track-order.md",
     "TRACK-ORDER",
     "track-order%0a",

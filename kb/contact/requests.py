@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from kb.contact.delivery import is_header_safe
 from kb.contact.models import ContactRequest
 from kb.errors import ContactError
 from kb.extensions import db
@@ -43,6 +44,7 @@ class StoredContact:
     handled_at: dt.datetime | None = None
     handled_by: str | None = None
     answer_key: str | None = None
+    purged_at: dt.datetime | None = None
 
     @property
     def handled(self) -> bool:
@@ -64,6 +66,9 @@ def submit_contact(
     for field, value in fields.items():
         if len(value) > FIELD_LIMITS[field]:
             raise ValueError(f"{field} is longer than {FIELD_LIMITS[field]} characters")
+    for field in ("name", "email"):
+        if not is_header_safe(fields[field]):
+            raise ValueError(f"{field} contains line breaks or an encoded word")
     for _ in range(REFERENCE_ATTEMPTS):
         request = ContactRequest(
             reference=new_reference(),
@@ -111,6 +116,7 @@ def stored_contact(request: ContactRequest) -> StoredContact:
         handled_at=request.handled_at,
         handled_by=request.handled_by,
         answer_key=request.answer_key,
+        purged_at=request.purged_at,
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kb.content.articles import Article, load_articles
 from kb.content.categories import CATEGORIES_FILE, category_label, load_categories
+from kb.content.html_cache import HtmlCache
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +22,15 @@ class ArticleLibrary:
     `flask kb check` and CI are where they fail loudly.
     """
 
-    def __init__(self, directory: Path, languages: Iterable[str], check_interval: float = 2.0):
+    def __init__(
+        self,
+        directory: Path,
+        languages: Iterable[str],
+        check_interval: float = 2.0,
+        html_dir: Path | None = None,
+    ):
         self.directory = Path(directory)
+        self.html_cache = HtmlCache(html_dir) if html_dir is not None else None
         self.languages = tuple(languages)
         self.check_interval = check_interval
         self._lock = threading.Lock()
@@ -38,6 +46,15 @@ class ArticleLibrary:
     def all(self, lang: str | None = None) -> list[Article]:
         """Every valid article, drafts included (for the back office)."""
         return [a for a in self._articles().values() if lang is None or a.lang == lang]
+
+    def html(self, article: Article) -> str | None:
+        """The article's cached, sanitised HTML; None when the cache has no entry for it.
+
+        Never renders Markdown: requests only read what the index build and editor wrote.
+        """
+        if self.html_cache is None:
+            return None
+        return self.html_cache.get(article.body)
 
     def invalidate(self) -> None:
         """Reload on the next access, without waiting for the check interval (after an edit)."""

@@ -31,8 +31,9 @@ from kb.content.articles import (
     ContentProblem,
     parse_article,
 )
+from kb.content.html_cache import HtmlCache, cache_dir
 from kb.content.library import ArticleLibrary
-from kb.content.render import render_markdown
+from kb.content.render import budget_problem, render_markdown
 from kb.errors import ContentError, SearchUnavailable
 from kb.extensions import db
 
@@ -325,6 +326,8 @@ class ArticleStore:
             raise EditError(_field_problems(text, problems))
         if article.lang != lang:
             raise EditError([FieldProblem("lang", "the language cannot change", "lang")])
+        if reason := budget_problem(article.body):
+            raise EditError([FieldProblem("body", reason, "too-complex")])
         known = {a.key for a in self.library.all()} | {article.key}
         found = []
         for slug in article.related:
@@ -384,6 +387,8 @@ class ArticleStore:
                 raise
             revision = revisions.as_revision(row)
         article, _ = parse_article(text, path, self.languages)
+        # Before the library sees the new file: its page must find the new HTML at once.
+        HtmlCache(cache_dir(self.index_dir)).store(article.body)
         self.library.invalidate()
         return SaveResult(article, revision, self._reindex(article))
 

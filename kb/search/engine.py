@@ -19,7 +19,13 @@ from whoosh import index as whoosh_index
 from whoosh.query import And, FuzzyTerm, Or, Phrase, Query, Term
 
 from kb.errors import SearchUnavailable
-from kb.search.index import FIELD_BOOSTS, index_exists, index_path, load_index_synonyms
+from kb.search.index import (
+    DAMAGED_INDEX_ERRORS,
+    FIELD_BOOSTS,
+    index_exists,
+    index_path,
+    load_index_synonyms,
+)
 from kb.search.results import SearchHit, SearchResults
 from kb.search.text import TOKEN_PATTERN, analyse_word, is_arabic, spelling_form
 
@@ -145,9 +151,11 @@ class SearchEngine:
                     ix = whoosh_index.open_dir(str(index_path(self.index_dir)), readonly=True)
                     self._searcher = ix.searcher(weighting=_weighting())
                     self._load_synonyms()
-            except (OSError, whoosh_index.IndexError) as error:
+            # A damaged index is "unavailable" too (tests/test_faults.py), never a 500.
+            except DAMAGED_INDEX_ERRORS as error:
                 self._searcher = None
-                raise SearchUnavailable(f"cannot open the search index: {error}") from error
+                logger.error("cannot open the search index in %s: %r", self.index_dir, error)
+                raise SearchUnavailable(f"cannot open the search index: {error!r}") from error
             return self._searcher
 
     def _load_synonyms(self) -> None:

@@ -12,6 +12,9 @@ import hashlib
 import json
 import logging
 import os
+import pickle
+import re
+import struct
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -42,6 +45,27 @@ ARTICLE_SYNONYMS_FILE = "synonyms.yml"
 # boosts above 1 over-rewarded title words on both evaluation sets (docs/search-quality.md).
 # `questions:` are alternative titles and weigh the same.
 FIELD_BOOSTS = {"title": 1.0, "questions": 1.0, "tagwords": 1.0, "summary": 1.0, "body": 1.0}
+
+# What opening a damaged index raises (measured on Whoosh 2.7.4, tests/test_faults.py): a
+# truncated table of contents fails in struct/pickle, an empty one with TypeError, a garbled
+# one with whatever unpickling the garbage hits (the analyser's regex pattern is pickled
+# too: re.error); a truncated segment with EOFError. Each means "search unavailable until
+# `flask kb index`", never a 500.
+DAMAGED_INDEX_ERRORS = (
+    OSError,
+    EOFError,
+    whoosh_index.IndexError,
+    struct.error,
+    pickle.UnpicklingError,
+    re.error,
+    ArithmeticError,
+    ValueError,
+    TypeError,
+    LookupError,
+    AttributeError,
+    ImportError,
+    MemoryError,
+)
 
 
 def make_schema() -> Schema:
@@ -89,12 +113,7 @@ def build_index(
     path = index_path(index_dir)
     path.mkdir(parents=True, exist_ok=True)
     (path / FINGERPRINT_FILE).unlink(missing_ok=True)
-    schema = make_schema()
-    if whoosh_index.exists_in(str(path)):
-        # The current schema, not the pickled one: CLEAR drops every old segment.
-        ix = whoosh_index.open_dir(str(path), schema=schema)
-    else:
-        ix = whoosh_index.create_in(str(path), schema)
+    ix = _open_for_rebuild(path, make_schema())
     count = 0
     with _writing(ix, mergetype=CLEAR) as writer:
         for article in articles:
@@ -230,6 +249,21 @@ def plain_text(html: str) -> str:
     extractor.close()
     lines = (" ".join(line.split()) for line in "".join(extractor.parts).splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def _open_for_rebuild(path: Path, schema: Schema):
+    """The index in ``path`` to rebuild in place; a new one where there is none or it is damaged.
+
+    A table of contents that cannot be read serves no reader, so only then is `create_in`
+    used over existing files (DESIGN.md section 5 forbids it over a live index).
+    """
+    try:
+        if whoosh_index.exists_in(str(path)):
+            # The current schema, not the pickled one: CLEAR drops every old segment.
+            return whoosh_index.open_dir(str(path), schema=schema)
+    except DAMAGED_INDEX_ERRORS as error:
+        logger.warning("replacing the unreadable search index in %s: %r", path, error)
+    return whoosh_index.create_in(str(path), schema)
 
 
 def _open(index_dir: Path | str):

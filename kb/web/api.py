@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, jsonify, request, session, url_
 
 from kb import insights
 from kb.errors import SearchUnavailable
+from kb.extensions import limiter
 from kb.web.public import QUERY_MAX
 from kb.web.services import library, search_engine, suggester
 from kb.web.visit import visit_id
@@ -17,7 +18,12 @@ SUGGEST_MAX_LIMIT = 10
 SUGGEST_MIN_CHARS = 2
 
 
+def search_limit() -> str:
+    return current_app.config["SEARCH_RATE_LIMIT"]
+
+
 @bp.get("/search")
+@limiter.limit(search_limit)
 def search():
     query = request.args.get("q", "")
     lang = request.args.get("lang", current_app.config["DEFAULT_LANG"])
@@ -61,6 +67,7 @@ def search():
 
 
 @bp.get("/suggest")
+@limiter.limit(search_limit)
 def suggest():
     """Completions and articles for the search box while the customer types.
 
@@ -108,6 +115,6 @@ def article(lang: str, slug: str):
         title=found.title,
         summary=found.summary,
         category=found.category,
-        html=found.html,
+        html=library().html(found),  # null until `flask kb index` cached it
         url=url_for("public.article", lang=lang, slug=slug),
     )

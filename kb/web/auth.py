@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -76,10 +76,20 @@ def password():
 
 
 def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None (no open redirects)."""
-    if not target or any(char in target for char in "\\\r\n\t"):
+    """``target`` if it is a path on this site, else None (no open redirects).
+
+    Browsers read "\\" as "/" and drop tabs and newlines, so "/\\evil.example" and
+    "/\t/evil.example" mean "//evil.example": any of them, or control characters, refuse the
+    target, and so does a target that only becomes one of these once percent-decoded again.
+    """
+    if not target or len(target) > 2000:
         return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
+    for candidate in (target, unquote(target)):
+        if any(char == "\\" or ord(char) < 0x20 or ord(char) == 0x7F for char in candidate):
+            return None
+        parts = urlsplit(candidate)
+        if parts.scheme or parts.netloc:
+            return None
+        if not candidate.startswith("/") or candidate.startswith("//"):
+            return None
     return target

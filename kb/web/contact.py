@@ -19,6 +19,7 @@ from kb import insights
 from kb.contact import FIELD_LIMITS, new_reference, submit_contact
 from kb.errors import ContactError, SearchUnavailable
 from kb.extensions import limiter
+from kb.web.errors import handle_http_error
 from kb.web.forms import ContactForm, EffortForm, SolvedForm
 from kb.web.services import library, search_engine
 from kb.web.visit import visit_id
@@ -122,7 +123,7 @@ def keep_the_message(error):
     """An expired session or a rate limit must not throw away what the customer wrote."""
     lang = (request.view_args or {}).get("lang", current_app.config["DEFAULT_LANG"])
     if request.endpoint != "contact.submit":
-        return redirect(url_for("contact.start", lang=lang))
+        return handle_http_error(error)  # nothing to keep: 400/429, never a silent redirect
     if isinstance(error, CSRFError):
         message = _("Your session expired. Your message is still here: please send it again.")
         status = 400

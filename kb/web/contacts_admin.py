@@ -43,6 +43,10 @@ class HandledForm(FlaskForm):
     handled = HiddenField(validators=[AnyOf(["yes", "no"])])
 
 
+class RetryForm(FlaskForm):
+    """ "Retry now": one immediate attempt on every channel not yet delivered."""
+
+
 class AnswerForm(FlaskForm):
     answer = SelectField(_l("Article that would have answered it"))
 
@@ -70,6 +74,7 @@ def index():
         page_url=page_url,
         category_name=category_name,
         language_names=LANGUAGE_NAMES,
+        delivery_label=delivery_label,
     )
 
 
@@ -89,6 +94,10 @@ def detail(reference: str):
         answer_form=answer_form,
         article_title=article_title,
         category_name=category_name,
+        deliveries=contact.delivery_states(found.reference),
+        retry_form=RetryForm(),
+        delivery_label=delivery_label,
+        channel_name=channel_name,
     )
 
 
@@ -124,6 +133,45 @@ def answer(reference: str):
         flash(_("Please choose one of the published articles."))
         return redirect(url_for(".detail", reference=reference))
     return after_change(changed, _("Answer linked.") if form.answer.data else _("Link removed."))
+
+
+@bp.post("/<reference>/deliver")
+@requires("manager")
+def deliver(reference: str):
+    if not RetryForm().validate_on_submit():
+        flash(_("Nothing was changed."))
+        return redirect(url_for(".detail", reference=reference))
+    try:
+        attempts = contact.retry_now(reference)
+    except contact.DeliveryError as error:
+        current_app.logger.warning("retry of %s refused: %s", reference, error)
+        flash(_("This request cannot be delivered: %(reason)s", reason=str(error)))
+        return redirect(url_for(".detail", reference=reference))
+    if attempts is None:
+        return after_change(None, "")
+    if not attempts:
+        message = _("Nothing left to deliver.")
+    elif all(attempt.delivered for attempt in attempts):
+        message = _("Delivered.")
+    else:
+        message = _("Delivery failed again; see the details below.")
+    flash(message)
+    return redirect(url_for(".detail", reference=reference))
+
+
+def delivery_label(status: str) -> str:
+    """A delivery status (of a request or one channel) in words."""
+    labels = {
+        "pending": _("Waiting for delivery"),
+        "delivered": _("Delivered"),
+        "failed": _("Delivery failed"),
+        "simulated": _("Simulated: never delivered"),
+    }
+    return labels.get(status, status)
+
+
+def channel_name(channel: str) -> str:
+    return {"email": _("E-mail"), "webhook": _("Webhook")}.get(channel, channel)
 
 
 def after_change(changed: contact.StoredContact | None, message: str):

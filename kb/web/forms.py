@@ -26,22 +26,30 @@ from wtforms.validators import (
 )
 
 from kb.accounts import MIN_PASSWORD_LENGTH
-from kb.contact import FIELD_LIMITS
+from kb.contact import FIELD_LIMITS, is_header_safe
 from kb.content import store
 from kb.content.articles import SLUG_PATTERN, TEXT_LIMITS
 
 COMMENT_LIMIT = 2000
 
 
+def _header_safe(form, field) -> None:
+    """Name and address reach e-mail headers: no line breaks, no encoded words (=?...?=)."""
+    if field.data and not is_header_safe(field.data):
+        raise ValidationError(_l("Please remove line breaks and the characters =? ?= here."))
+
+
 class ContactForm(FlaskForm):
     name = StringField(
-        _l("Your name"), validators=[DataRequired(), Length(max=FIELD_LIMITS["name"])]
+        _l("Your name"),
+        validators=[DataRequired(), Length(max=FIELD_LIMITS["name"]), _header_safe],
     )
     email = StringField(
         _l("Your e-mail address"),
         validators=[
             DataRequired(),
             Length(max=FIELD_LIMITS["email"]),
+            _header_safe,
             Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False),
         ],
     )

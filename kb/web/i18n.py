@@ -37,11 +37,18 @@ def alternate_urls() -> dict[str, str]:
     current = current_language()
     urls = {}
     args = dict(request.view_args or {})
+    # Keep the query (q, category...), but never let it override the route's own arguments
+    # or reach url_for's options (_external, _anchor...).
+    query = {
+        key: value
+        for key, value in request.args.items()
+        if not key.startswith("_") and key not in args
+    }
     for lang in current_app.config["LANGUAGES"]:
         if lang == current:
             continue
         if request.endpoint and "lang" in args:
-            urls[lang] = url_for(request.endpoint, **{**args, "lang": lang}, **request.args)
+            urls[lang] = url_for(request.endpoint, **{**query, **args, "lang": lang})
         else:
             urls[lang] = url_for("public.home", lang=lang)
     return urls

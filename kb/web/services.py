@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from kb.content import ArticleLibrary
+from kb.content.html_cache import cache_dir
 from kb.content.store import ArticleStore
 from kb.search import SearchEngine, Suggester
 
@@ -12,7 +13,9 @@ from kb.search import SearchEngine, Suggester
 def init_app(app: Flask) -> None:
     # Constructed without I/O: each opens its files on first use in the worker process.
     app.extensions["kb.library"] = ArticleLibrary(
-        app.config["ARTICLES_DIR"], app.config["LANGUAGES"]
+        app.config["ARTICLES_DIR"],
+        app.config["LANGUAGES"],
+        html_dir=cache_dir(app.config["INDEX_DIR"]),
     )
     engine = SearchEngine(app.config["INDEX_DIR"])
     app.extensions["kb.search"] = engine
