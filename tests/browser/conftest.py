@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -80,6 +81,22 @@ def browser(playwright_api) -> Iterator:
         browser.close()
 
 
+@contextmanager
+def serve(app: Flask) -> Iterator[LiveApp]:
+    """Serve ``app`` from a background thread on a free loopback port until the block ends."""
+    server = make_server(LOCAL_HOST, 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="kb-live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveApp(app=app, base_url=f"http://{LOCAL_HOST}:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        with app.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture
 def live_app(tmp_path, shared_index) -> Iterator[LiveApp]:
     """A fresh app on a temporary database, served by a background thread on a free port."""
@@ -87,15 +104,13 @@ def live_app(tmp_path, shared_index) -> Iterator[LiveApp]:
     assert not app.config["SESSION_COOKIE_SECURE"], "cookies must travel over plain http here"
     with app.app_context():
         db.create_all()
-    server = make_server(LOCAL_HOST, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="kb-live-server", daemon=True)
-    thread.start()
-    yield LiveApp(app=app, base_url=f"http://{LOCAL_HOST}:{server.server_port}")
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-    with app.app_context():
-        db.engine.dispose()
+    with serve(app) as live:
+        yield live
+
+
+@pytest.fixture
+def expect(playwright_api):
+    return playwright_api.expect
 
 
 @pytest.fixture

@@ -13,11 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from kb import create_app
 from kb.accounts import create_user
@@ -30,7 +28,7 @@ from kb.insights.models import utcnow
 from kb.search import normalize_query
 
 from ..conftest import FIXTURE_ARTICLES, STAFF_PASSWORD, app_config, make_index
-from .conftest import LOCAL_HOST, LiveApp
+from .conftest import LiveApp, serve
 
 pytestmark = pytest.mark.browser
 
@@ -49,11 +47,6 @@ REFERENCE = re.compile(r"KB-[0-9A-HJKMNP-TV-Z]{8}")
 
 
 @pytest.fixture
-def expect(playwright_api):
-    return playwright_api.expect
-
-
-@pytest.fixture
 def loop_app(tmp_path) -> Iterator[LiveApp]:
     """A live app on private copies of the articles and index, with a writer and a manager."""
     articles = tmp_path / "articles"
@@ -64,15 +57,8 @@ def loop_app(tmp_path) -> Iterator[LiveApp]:
         db.create_all()
         create_user(WRITER, STAFF_PASSWORD, "writer")
         create_user(MANAGER, STAFF_PASSWORD, "manager")
-    server = make_server(LOCAL_HOST, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="kb-loop-server", daemon=True)
-    thread.start()
-    yield LiveApp(app=app, base_url=f"http://{LOCAL_HOST}:{server.server_port}")
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-    with app.app_context():
-        db.engine.dispose()
+    with serve(app) as live:
+        yield live
 
 
 def customer_page(new_context, lang: str, **options):

@@ -88,11 +88,6 @@ ARABIC = Customer(
 CUSTOMERS = [pytest.param(ENGLISH, id="en"), pytest.param(ARABIC, id="ar")]
 
 
-@pytest.fixture
-def expect(playwright_api):
-    return playwright_api.expect
-
-
 # --- steps a customer takes -------------------------------------------------------------
 
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from kb import create_app
 from kb.accounts import create_user
 from kb.extensions import db
 
 from ..conftest import FIXTURE_ARTICLES, STAFF_PASSWORD, app_config, make_index
-from .conftest import LOCAL_HOST, LiveApp
+from .conftest import LiveApp, serve
 
 pytestmark = pytest.mark.browser
 
@@ -30,11 +28,6 @@ LANGS = [pytest.param("en", id="en"), pytest.param("ar", id="ar")]
 
 
 @pytest.fixture
-def expect(playwright_api):
-    return playwright_api.expect
-
-
-@pytest.fixture
 def writable_live_app(tmp_path) -> Iterator[LiveApp]:
     """Like ``live_app``, on private copies of the articles and the index, with a writer."""
     articles = tmp_path / "articles"
@@ -44,15 +37,8 @@ def writable_live_app(tmp_path) -> Iterator[LiveApp]:
     with app.app_context():
         db.create_all()
         create_user(WRITER, STAFF_PASSWORD, "writer")
-    server = make_server(LOCAL_HOST, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="kb-editor-server", daemon=True)
-    thread.start()
-    yield LiveApp(app=app, base_url=f"http://{LOCAL_HOST}:{server.server_port}")
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-    with app.app_context():
-        db.engine.dispose()
+    with serve(app) as live:
+        yield live
 
 
 @pytest.mark.parametrize("lang", LANGS)

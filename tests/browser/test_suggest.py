@@ -16,11 +16,6 @@ TYPED = {"en": ("trac", "Track your order"), "ar": ("تتب", "تتبع طلبك
 LANGS = [pytest.param("en", id="en"), pytest.param("ar", id="ar")]
 
 
-@pytest.fixture
-def expect(playwright_api):
-    return playwright_api.expect
-
-
 def type_in_home_search(page, live_app, lang: str, text: str):
     """Open the home page, type ``text`` key by key; return the search input."""
     page.goto(live_app.url(f"/{lang}/"))

@@ -18,12 +18,10 @@ markup tried to run inline script). Each check runs twice: with the app's CSP
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from kb import create_app
 from kb.accounts import create_user
@@ -35,7 +33,7 @@ from kb.web import CONTENT_SECURITY_POLICY
 
 from ..conftest import FIXTURE_ARTICLES, STAFF_PASSWORD, app_config, make_index
 from ..test_xss_corpus import batches, load_corpus
-from .conftest import LOCAL_HOST, TIMEOUT_MS, LiveApp
+from .conftest import LOCAL_HOST, TIMEOUT_MS, LiveApp, serve
 
 pytestmark = pytest.mark.browser
 
@@ -95,15 +93,8 @@ def corpus_app(tmp_path, corpus) -> Iterator[tuple[LiveApp, list[str], list[str]
             ).reference
             for message in batches(corpus, FIELD_LIMITS["message"])
         ]
-    server = make_server(LOCAL_HOST, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="kb-xss-server", daemon=True)
-    thread.start()
-    yield LiveApp(app=app, base_url=f"http://{LOCAL_HOST}:{server.server_port}"), slugs, references
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-    with app.app_context():
-        db.engine.dispose()
+    with serve(app) as live:
+        yield live, slugs, references
 
 
 def batches_of_paragraphs(corpus, limit: int) -> list[str]:
