@@ -57,5 +57,25 @@ instance/config.py: | $(VENV)/.runtime
 	mkdir -p instance
 	$(BIN)/python -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}')" > $@
 
+# Benchmarks (not part of `make test`); README "Benchmarks". A synthetic help center of
+# BENCH_ARTICLES articles (default 10000) in bench-results/, then kb search beside SQLite FTS5:
+# make bench-search BENCH_ARTICLES=1000 BENCH_SEARCH_ARGS="--profile"
+BENCH_ARTICLES ?= 10000
+BENCH_CORPUS ?= bench-results/corpus-$(BENCH_ARTICLES)
+.PHONY: bench-corpus bench-search
+bench-corpus: $(VENV)/.runtime
+	$(BIN)/python bench/corpus.py --articles $(BENCH_ARTICLES) --out $(BENCH_CORPUS)
+
+bench-search: $(VENV)/.dev
+	test -f $(BENCH_CORPUS)/queries.jsonl || $(MAKE) bench-corpus
+	$(BIN)/python bench/search.py --articles $(BENCH_CORPUS)/articles \
+		--queries $(BENCH_CORPUS)/queries.jsonl $(BENCH_SEARCH_ARGS)
+
+# Benchmark gunicorn over HTTP (not part of `make test`); README "Benchmarks". A corpus:
+# make bench-http BENCH_HTTP_ARGS="--articles /tmp/kbbench/10k"
+.PHONY: bench-http
+bench-http: $(VENV)/.dev translations
+	$(BIN)/python bench/http.py $(BENCH_HTTP_ARGS)
+
 clean:
 	rm -rf $(VENV) search_index/v* .pytest_cache .ruff_cache

@@ -52,8 +52,9 @@ def check_command(articles_dir: Path | None) -> None:
 )
 def index_command(if_changed: bool) -> None:
     """Build the search index from the articles directory (atomic full rebuild)."""
-    from kb.content.html_cache import cache_dir, write_html_cache
-    from kb.search import build_index, fingerprint, index_is_current, write_fingerprint
+    from kb.content.html_cache import cache_dir
+    from kb.search import fingerprint, index_is_current
+    from kb.search.sync import rebuild_index
 
     articles_dir = current_app.config["ARTICLES_DIR"]
     index_dir = current_app.config["INDEX_DIR"]
@@ -61,19 +62,61 @@ def index_command(if_changed: bool) -> None:
     if if_changed and index_is_current(index_dir, current) and cache_dir(index_dir).is_dir():
         click.echo(f"Search index is up to date ({index_dir}).")
         return
-    articles, problems = load_articles(articles_dir, current_app.config["LANGUAGES"])
-    for problem in problems:
+    report = _index_update(rebuild_index)
+    click.echo(f"Indexed {report.indexed} published articles into {index_dir}.")
+
+
+@kb_cli.command("sync")
+def sync_command() -> None:
+    """Update the search index and HTML cache with only the articles that changed.
+
+    Compares every file's content hash with the last sync's record beside the index, then
+    indexes and renders only the articles added or changed, and removes the deleted ones.
+    Rebuilds everything when there is no index yet or synonyms.yml, the index format or the
+    renderer changed. Run it on every server after `git pull` (README "Running at scale").
+    """
+    from kb.search.sync import sync_index
+
+    index_dir = current_app.config["INDEX_DIR"]
+    report = _index_update(sync_index)
+    if report.rebuilt:
+        click.echo(
+            f"Rebuilt the whole index ({report.rebuilt}): "
+            f"{report.indexed} published articles in {index_dir}."
+        )
+        return
+    if report.unchanged:
+        click.echo(f"No article changed since the last sync: nothing to do ({index_dir}).")
+        return
+    for action, keys in (("added", report.added), ("changed", report.changed)):
+        for key in keys:
+            click.echo(f"{action}: {key}")
+    for key in report.removed:
+        click.echo(f"removed: {key}")
+    click.echo(
+        f"Synced {index_dir}: {len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.removed)} removed"
+        + (", categories.yml changed." if report.categories_changed else ".")
+    )
+
+
+def _index_update(update):
+    """Run `sync_index` or `rebuild_index` on the app's directories, with progress bars."""
+    from kb.errors import SearchUnavailable
+    from kb.search.sync import SyncBusy
+
+    try:
+        report = update(
+            current_app.config["ARTICLES_DIR"],
+            current_app.config["INDEX_DIR"],
+            current_app.config["LANGUAGES"],
+            progress=lambda label, length: click.progressbar(length=length, label=label),
+        )
+    except (SyncBusy, SearchUnavailable) as error:
+        raise click.ClickException(str(error)) from error
+    for problem in report.problems:
         click.echo(f"skipped: {problem}", err=True)
-    synonyms, synonym_problems = load_synonyms(articles_dir)
-    for problem in synonym_problems:
-        click.echo(f"skipped: {problem}", err=True)
-    published = [article for article in articles if article.published]
-    with click.progressbar(length=len(published), label="Indexing articles") as bar:
-        count = build_index(index_dir, published, synonyms, progress=bar.update)
-    with click.progressbar(length=len(articles), label="Caching article HTML") as bar:
-        write_html_cache(index_dir, articles, progress=bar.update)
-    write_fingerprint(index_dir, current)
-    click.echo(f"Indexed {count} published articles into {index_dir}.")
+    return report
 
 
 @kb_cli.command("eval")
@@ -128,8 +171,14 @@ def eval_command(articles_dir: Path, queries_file: Path, k: int, as_json: bool) 
 @kb_cli.command("simulate")
 @click.option(
     "--visits",
-    type=click.IntRange(0, 100_000),
+    type=click.IntRange(0, 1_000_000),
     help="Simulated visits to add (default 2000; with --clear and no --visits, none).",
+)
+@click.option(
+    "--events",
+    type=click.IntRange(0, 3_000_000),
+    help="Instead of --visits: add visits until they made this many event rows "
+    "(searches, views, feedback, flows, contacts, scores; about 2.3 per visit).",
 )
 @click.option(
     "--days",
@@ -144,28 +193,37 @@ def eval_command(articles_dir: Path, queries_file: Path, k: int, as_json: bool) 
     is_flag=True,
     help="First delete every simulated row (visit ids starting with sim-), and nothing else.",
 )
-def simulate_command(visits: int | None, days: int, seed: int | None, clear: bool) -> None:
+def simulate_command(
+    visits: int | None, events: int | None, days: int, seed: int | None, clear: bool
+) -> None:
     """Fill the event tables with a simulated, clearly labelled visit history for demos."""
     from kb.insights import simulate
 
+    if visits is not None and events is not None:
+        raise click.UsageError("Give --visits or --events, not both.")
     if clear:
         removed = simulate.clear_simulated()
         click.echo(f"Deleted {sum(removed.values())} simulated rows.")
-        if visits is None:
+        if visits is None and events is None:
             return
-    visits = 2000 if visits is None else visits
+    if events is None:
+        visits = 2000 if visits is None else visits
     articles, problems = load_articles(
         current_app.config["ARTICLES_DIR"], current_app.config["LANGUAGES"]
     )
     for problem in problems:
         click.echo(f"skipped: {problem}", err=True)
-    with click.progressbar(length=visits, label="Simulating visits") as bar:
+    length, label = (visits, "Simulating visits") if events is None else (events, "Simulating events")
+    with click.progressbar(length=length, label=label) as bar:
         try:
-            report = simulate.simulate(articles, visits, days, seed, progress=bar.update)
+            report = simulate.simulate(
+                articles, visits, days, seed, progress=bar.update, events=events
+            )
         except ValueError as error:
             raise click.ClickException(str(error)) from error
     click.echo(
-        f"Simulated {report.visits} visits over {days} days: {report.searches} searches, "
+        f"Simulated {report.visits} visits over {days} days ({report.events} events): "
+        f"{report.searches} searches, "
         f"{report.article_views} article views, {report.feedback} feedback answers, "
         f"{report.contact_flows} contact flows ({report.resolved} resolved, "
         f"{report.contacts} contact requests), {report.effort_scores} effort scores. "

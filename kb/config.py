@@ -58,6 +58,10 @@ class Defaults:
     LOGIN_RATE_LIMIT = "5 per minute; 50 per day"
     # Rate limit per client for the JSON search and suggestion API (keystrokes: generous).
     SEARCH_RATE_LIMIT = "120 per minute"
+    # Sites allowed to embed the help widget and to read the JSON API cross-origin (CORS),
+    # comma separated exact origins: "https://shop.example.com,http://127.0.0.1:5001".
+    # Empty = none. A malformed entry stops start-up (kb/web/origins.py).
+    WIDGET_ORIGINS = ""
     # Largest request body in bytes (customer forms); larger is a 413. The editor allows 1 MB.
     MAX_CONTENT_LENGTH = 64 * 1024
     # Send cookies over HTTPS only; None = on unless debug or testing. `make run` (plain

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -9,7 +11,9 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -37,11 +41,45 @@ login_manager.login_view = "auth.login"
 login_manager.session_protection = "basic"
 
 
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite in WAL mode: readers never wait for the writer, and workers share the file.
+
+    synchronous=NORMAL: a commit costs no fsync (0.1 ms instead of 3 ms here), survives a
+    crash of kb or of a worker, and may be lost only to a power cut or OS crash in its last
+    moments. Contact requests are written with `durable_writes` (fsync on commit) instead.
+    """
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _sqlite_normal_sync(dbapi_connection, _record) -> None:
+    """Back to NORMAL when a connection returns to the pool (after `durable_writes`)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def durable_writes() -> None:
+    """Make the session's next commit durable against power loss (SQLite: fsync it).
+
+    Call before the first write of the transaction (SQLite refuses the change inside one).
+    PostgreSQL commits durably already.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA synchronous=FULL")
+
+
 def init_app(app) -> None:
     """Bind every extension to ``app``."""
     from kb.accounts import load_user_by_token
     from kb.web.i18n import select_locale
 
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
+        event.listen(Pool, "checkin", _sqlite_normal_sync)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
     csrf.init_app(app)

@@ -1,16 +1,19 @@
 """Soak test: gunicorn under mixed load while a worker is killed and the master reloads.
 
 Usage: .venv/bin/python scripts/soak.py [--seconds 30] [--threads 4] [--max-requests 20000]
+                                        [--postgres postgresql+psycopg://user@host/db]
 
-Builds a temporary instance (SQLite database migrated with `flask db upgrade`, index of the
-sample articles), starts gunicorn with the project config and 2 workers on a free port of
-127.0.0.1, and drives searches, article pages, API calls and contact submissions from a
-few threads. At a third of the time one worker gets SIGKILL, at two thirds the master gets
-SIGHUP. Then it checks: no 5xx at all, no connection errors except for requests in flight
-on the killed worker, and every contact that reached the success page is in the database
-exactly once. Prints the figures; exits 1 when a check fails. Not part of `make test`.
+Builds a temporary instance (SQLite database, or with --postgres a private schema on that
+server, migrated with `flask db upgrade`; index of the sample articles), starts gunicorn with
+the project config and 2 workers on a free port of 127.0.0.1, and drives searches, article
+pages, API calls and contact submissions from a few threads. At a third of the time one
+worker gets SIGKILL, at two thirds the master gets SIGHUP. Then it checks: no 5xx at all, no
+connection errors except for requests in flight on the killed worker, and every contact that
+reached the success page is in the database exactly once. Prints the figures; exits 1 when a
+check fails. Not part of `make test`.
 
-Only the standard library: it runs with the project's .venv/bin/python.
+The standard library plus SQLAlchemy (to read the stored contacts): it runs with the
+project's .venv/bin/python.
 """
 
 from __future__ import annotations
@@ -23,13 +26,13 @@ import re
 import secrets
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -121,14 +124,14 @@ def published_articles(articles_dir: Path) -> list[tuple[str, str]]:
     return found
 
 
-def prepare_instance(workdir: Path) -> dict[str, str]:
+def prepare_instance(workdir: Path, database_url: str) -> dict[str, str]:
     """Environment of a fresh instance: migrated database, index of the sample articles."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env.update(
         KB_SECRET_KEY=secrets.token_hex(32),
         KB_ARTICLES_DIR=str(PROJECT / "articles"),
         KB_INDEX_DIR=str(workdir / "index"),
-        KB_DATABASE_URL=f"sqlite:///{workdir / 'kb.sqlite3'}",
+        KB_DATABASE_URL=database_url,
         # The load comes from one address: the contact/feedback/login limits would turn
         # most of it into 429s and test the limiter instead of the workers.
         KB_RATELIMIT_ENABLED="false",
@@ -233,11 +236,22 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4, help="Concurrent visitors.")
     parser.add_argument("--max-requests", type=int, default=20000, help="Hard cap on requests.")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary instance.")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="Use a private schema on this PostgreSQL server (dropped after a passing run "
+        "unless --keep) instead of a SQLite file.",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="kb-soak-"))
     print(f"instance in {workdir}")
-    env = prepare_instance(workdir)
+    if args.postgres:
+        database_url, schema = create_schema(args.postgres)
+        print(f"database: schema {schema} on {args.postgres}")
+    else:
+        database_url, schema = f"sqlite:///{workdir / 'kb.sqlite3'}", None
+    env = prepare_instance(workdir, database_url)
     articles = published_articles(PROJECT / "articles")
     port = free_port()
     log = (workdir / "gunicorn.log").open("wb")
@@ -307,11 +321,7 @@ def main() -> int:
     if other_errors:
         problems.append(f"{len(other_errors)} connection errors away from the kill")
 
-    connection = sqlite3.connect(workdir / "kb.sqlite3")
-    try:
-        messages = [row[0] for row in connection.execute("SELECT message FROM contact_request")]
-    finally:
-        connection.close()
+    messages = stored_messages(database_url)
     stored: dict[str, int] = {}
     for message in messages:
         for marker in MARKER.findall(message or ""):
@@ -333,7 +343,46 @@ def main() -> int:
         import shutil
 
         shutil.rmtree(workdir, ignore_errors=True)
+        if schema:
+            drop_schema(args.postgres, schema)
     return 1 if problems else 0
+
+
+def stored_messages(database_url: str) -> list[str]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(sa.text("SELECT message FROM contact_request")))
+    finally:
+        engine.dispose()
+
+
+def create_schema(server_url: str) -> tuple[str, str]:
+    """A new empty schema on the server, and the URL that makes it the search path."""
+    import sqlalchemy as sa
+
+    schema = f"kb_soak_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(server_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        engine.dispose()
+    url = sa.make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False), schema
+
+
+def drop_schema(server_url: str, schema: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(server_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        engine.dispose()
 
 
 def report(args, record, around_kill, other_errors, stored, missing, duplicates) -> None:

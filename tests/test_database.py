@@ -45,6 +45,7 @@ def walk_a_visit_to_a_contact(app) -> None:
     ]
 
 
+@pytest.mark.sqlite
 def test_sqlite_migrations_create_the_schema_the_app_uses(tmp_path, shared_index):
     app = migrated_app(tmp_path, shared_index, f"sqlite:///{tmp_path / 'migrated.sqlite3'}")
     walk_a_visit_to_a_contact(app)

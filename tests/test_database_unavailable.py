@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
+import pytest
+
 from kb import create_app
 from kb.contact.models import ContactRequest
 from kb.extensions import db
@@ -27,6 +29,7 @@ def assert_error_with_text_kept(response) -> None:
     assert html.select_one(".reference") is None
 
 
+@pytest.mark.sqlite
 def test_locked_sqlite_shows_an_error_and_keeps_the_text(tmp_path, shared_index):
     database = tmp_path / "kb.sqlite3"
     app = create_app(app_config(tmp_path, INDEX_DIR=str(shared_index), SQLITE_BUSY_TIMEOUT=0.3))

@@ -24,7 +24,7 @@ from kb.search import build_index
 from kb.search.engine import SearchEngine
 from kb.search.index import index_is_current, index_path
 
-from .conftest import FIXTURE_ARTICLES, app_config, make_index, page
+from .conftest import FIXTURE_ARTICLES, app_config, database_url, make_index, page
 
 PROJECT = Path(__file__).resolve().parent.parent
 PYTHON = PROJECT / ".venv" / "bin" / "python"
@@ -41,7 +41,7 @@ def subprocess_env(tmp_path: Path, articles: Path, index: Path) -> dict[str, str
         KB_SECRET_KEY="fault-test-secret",
         KB_ARTICLES_DIR=str(articles),
         KB_INDEX_DIR=str(index),
-        KB_DATABASE_URL=f"sqlite:///{tmp_path / 'kb.sqlite3'}",
+        KB_DATABASE_URL=database_url(tmp_path),
     )
     return env
 

@@ -16,7 +16,7 @@ import pytest
 
 from kb import create_app
 
-from .conftest import FIXTURE_ARTICLES, app_config, make_index
+from .conftest import FIXTURE_ARTICLES, app_config, database_url, make_index
 
 PROJECT = Path(__file__).resolve().parent.parent
 GUNICORN = PROJECT / ".venv" / "bin" / "gunicorn"
@@ -103,7 +103,7 @@ def wait_until(condition, what: str, timeout: float = WAIT) -> None:
 def server(tmp_path):
     """gunicorn with the project config and 2 workers on a migrated temporary instance."""
     index = make_index(FIXTURE_ARTICLES, tmp_path / "index")
-    database = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+    database = database_url(tmp_path)  # PostgreSQL in the PostgreSQL pass
     app = create_app(app_config(tmp_path, DATABASE_URL=database, INDEX_DIR=str(index)))
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output

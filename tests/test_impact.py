@@ -36,7 +36,12 @@ _visits = itertools.count(1)
 _references = itertools.count(1)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", marks=pytest.mark.sqlite),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
 def app(request, tmp_path, shared_index):
     overrides = {"INDEX_DIR": str(shared_index)}
     if request.param == "postgres":

@@ -48,7 +48,12 @@ CATEGORIES = {
 _references = itertools.count(1)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", marks=pytest.mark.sqlite),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
 def app(request, tmp_path, shared_index):
     """A fresh database on each engine the product supports."""
     overrides = {"INDEX_DIR": str(shared_index)}

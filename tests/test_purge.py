@@ -19,6 +19,7 @@ from kb.insights.models import (
     SearchEvent,
     utcnow,
 )
+from kb.insights.widget import WidgetEvent
 
 from .conftest import app_config, csrf_token, page
 
@@ -45,6 +46,8 @@ def add_visit(visit: str, at: dt.datetime) -> dict:
                         search_id=search.id, position=1),
             Feedback(visit_id=visit, created_at=at, article_key="en/refund-timing", helpful=True),
             EffortScore(visit_id=visit, flow_id=flow.id, created_at=at, lang="en", score=6),
+            WidgetEvent(visit_id=visit, created_at=at, lang="en", event="open",
+                        host_origin="https://shop.example.com", host_path="/checkout"),
             ContactRequest(reference=f"KB-{visit.upper()}", visit_id=visit, flow_id=flow.id,
                            created_at=at, lang="en", name="Sara Ali", email="sara@example.com",
                            category="orders", message=f"message of {visit}"),
@@ -84,6 +87,7 @@ def test_purge_removes_exactly_what_is_older_than_the_period(app):
             "effort_score": 1,
             "search_event": 1,
             "contact_flow": 1,
+            "widget_event": 1,
         }
         purged = db.session.scalar(
             db.select(ContactRequest).where(ContactRequest.reference == "KB-OLD")
@@ -102,7 +106,7 @@ def test_purge_removes_exactly_what_is_older_than_the_period(app):
         assert (kept.name, kept.email, kept.message) == ("Sara Ali", "sara@example.com",
                                                          "message of kept")  # fmt: skip
         assert kept.purged_at is None and kept.flow_id is not None
-        for model in (SearchEvent, ArticleView, Feedback, EffortScore):
+        for model in (SearchEvent, ArticleView, Feedback, EffortScore, WidgetEvent):
             times = set(db.session.scalars(db.select(model.created_at)))
             assert times == {KEPT}, model
         assert set(db.session.scalars(db.select(ContactFlow.started_at))) == {KEPT}

@@ -149,6 +149,36 @@ def test_every_get_route_sends_the_security_headers_anonymous_and_as_admin(app, 
     assert {"text/html", "application/json", "image/svg+xml", "text/css"} <= seen, seen
 
 
+def test_only_the_widget_panel_may_be_framed_and_only_by_the_allowed_sites(tmp_path, shared_index):
+    """KB_WIDGET_ORIGINS opens frame-ancestors on the panel's pages and nowhere else."""
+    allowed = ["http://127.0.0.1:5001", "https://shop.example.com"]
+    app = create_app(
+        app_config(tmp_path, INDEX_DIR=str(shared_index), WIDGET_ORIGINS=",".join(allowed))
+    )
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    client.get("/en/widget", query_string={"origin": allowed[1], "path": "/cart"})
+    panel_pages = set()
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods:
+            continue
+        url = rule.build({k: SAMPLE_VALUES[k] for k in rule.arguments})[1]
+        response = client.get(url)
+        policy = response.headers["Content-Security-Policy"]
+        ancestors = dict(part.split(None, 1) for part in policy.split("; "))["frame-ancestors"]
+        if rule.endpoint.startswith("widget.") and rule.endpoint != "widget.script":
+            panel_pages.add(rule.endpoint)
+            assert ancestors == " ".join(allowed), url
+            assert "X-Frame-Options" not in response.headers, url
+        else:
+            assert ancestors == "'none'", url
+            assert response.headers["X-Frame-Options"] == "DENY", url
+    assert {"widget.home", "widget.article", "widget.start", "widget.sent"} <= panel_pages
+    with app.app_context():
+        db.engine.dispose()
+
+
 def test_error_responses_send_the_security_headers(app, staff):
     def fail():
         raise RuntimeError("boom")

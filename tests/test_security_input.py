@@ -105,26 +105,26 @@ def request_for(client, endpoint: str, query: str, lang: str):
 
 @pytest.fixture
 def work(monkeypatch):
-    """Records what reaches Whoosh: the query text, the terms, the suggestion prefix."""
+    """Records what reaches the index: the query text, the terms, the suggestion prefix."""
     seen = {"chars": [], "terms": [], "prefix": []}
     search = engine_module.SearchEngine._search
-    build = engine_module._build_query
+    score = engine_module._score
     suggest = suggest_module.Suggester._suggest
 
-    def spy_search(self, searcher, text, *args, **kwargs):
+    def spy_search(self, searcher, ranker, text, *args, **kwargs):
         seen["chars"].append(len(text))
-        return search(self, searcher, text, *args, **kwargs)
+        return search(self, searcher, ranker, text, *args, **kwargs)
 
-    def spy_build(terms, *args, **kwargs):
+    def spy_score(ranker, terms, *args, **kwargs):
         seen["terms"].append(len(terms))
-        return build(terms, *args, **kwargs)
+        return score(ranker, terms, *args, **kwargs)
 
     def spy_suggest(self, searcher, vocabulary, raw, query, *args, **kwargs):
         seen["prefix"].append(len(query))
         return suggest(self, searcher, vocabulary, raw, query, *args, **kwargs)
 
     monkeypatch.setattr(engine_module.SearchEngine, "_search", spy_search)
-    monkeypatch.setattr(engine_module, "_build_query", spy_build)
+    monkeypatch.setattr(engine_module, "_score", spy_score)
     monkeypatch.setattr(suggest_module.Suggester, "_suggest", spy_suggest)
     return seen
 

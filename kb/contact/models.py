@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kb.extensions import db
@@ -13,6 +13,10 @@ from kb.insights.models import utcnow
 
 class ContactRequest(db.Model):
     __tablename__ = "contact_request"
+    # "Was there a contact in this visit within 30 minutes?": migration 0005.
+    __table_args__ = (
+        Index("ix_contact_request_visit_id_created_at", "visit_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # What the customer quotes to support; random so it reveals nothing about volume.

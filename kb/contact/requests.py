@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from kb.contact.delivery import is_header_safe
 from kb.contact.models import ContactRequest
 from kb.errors import ContactError
-from kb.extensions import db
+from kb.extensions import db, durable_writes
 from kb.insights import close_flow_as_contacted
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ def submit_contact(
             **{field: value.strip() for field, value in fields.items()},
         )
         try:
+            durable_writes()  # what a customer wrote survives even a power cut
             request.flow_id = close_flow_as_contacted(flow_id, visit_id)
             db.session.add(request)
             db.session.commit()

@@ -22,6 +22,7 @@ from kb.insights.models import (
     SearchEvent,
     utcnow,
 )
+from kb.insights.widget import WidgetEvent
 
 PURGED_ERROR = "purged before delivery"
 
@@ -47,6 +48,7 @@ def purge(older_than_days: int, now: dt.datetime | None = None) -> dict[str, int
     _run(update(SearchEvent).where(SearchEvent.flow_id.in_(old_flows)).values(flow_id=None))
     _run(update(ContactRequest).where(ContactRequest.flow_id.in_(old_flows)).values(flow_id=None))
     counts["contact_flow"] = _delete(ContactFlow, ContactFlow.started_at < cutoff)
+    counts["widget_event"] = _delete(WidgetEvent, WidgetEvent.created_at < cutoff)
     db.session.commit()
     return counts
 

@@ -90,8 +90,7 @@ def parse_article(
         problem("missing front matter: the file must start with a line '---'", 1)
         return None, problems
     try:
-        node = yaml.compose(header, Loader=yaml.SafeLoader)
-        meta = yaml.safe_load(header)
+        node, meta = _parse_yaml(header)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark else 1
@@ -231,6 +230,21 @@ def _split_front_matter(text: str) -> tuple[str | None, str, int]:
         if line.strip() == "---":
             return "".join(lines[1:number]), "".join(lines[number + 1 :]), number + 2
     return None, text, 1
+
+
+# libyaml's parser when PyYAML was built with it (the wheels are): ~10x faster, which
+# matters when `flask kb index` reads 10,000 articles.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parse_yaml(text: str) -> tuple[yaml.Node | None, object]:
+    """The YAML document's node tree (for line numbers) and its value, from one parse."""
+    loader = _SAFE_LOADER(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 def _key_lines(node: yaml.Node | None) -> dict[str, int]:

@@ -58,12 +58,18 @@ class HtmlCache:
             return None
 
     def store(self, body: str) -> str:
-        """Render ``body`` (outside requests: index build, editor save) and cache the HTML."""
+        """The HTML of ``body``, rendered and cached unless an earlier build cached it.
+
+        Outside requests only (index build, editor save). Entries are named by the hash of
+        renderer version and body, so an existing entry is this body's current rendering.
+        """
+        cached = self.get(body)
+        if cached is not None:
+            return cached
         html = render_markdown(body)
         path = self.path(body)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(path, html)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, html)
         return html
 
 

@@ -1,41 +1,109 @@
-"""In-process view of the articles directory for the web pages, reloaded when files change."""
+"""In-process view of the articles directory for the web pages.
+
+Each worker process keeps the parsed articles in memory and reloads them only when this
+server's *content stamp* changes: a small file in the HTML cache directory that is replaced
+by everything that changes what the site should show (`flask kb index`, `flask kb sync`
+and editor saves, through `ArticleLibrary.invalidate`). Checking it costs one ``stat`` per
+access, so workers notice a change at once without scanning the articles directory, and
+a file that changed on disk (a `git pull`, an edit by hand) is shown only after
+`flask kb sync` or `flask kb index` has indexed it and cached its HTML.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-import time
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from kb.content.articles import Article, load_articles
+from kb.content.articles import Article, parse_article
 from kb.content.categories import CATEGORIES_FILE, category_label, load_categories
 from kb.content.html_cache import HtmlCache
 
 logger = logging.getLogger(__name__)
 
+CONTENT_STAMP_FILE = "content-stamp"
+_NOT_LOADED = object()
+
+
+def mark_content_changed(html_dir: Path | str) -> None:
+    """Tell every `ArticleLibrary` of this server (all worker processes) to reload.
+
+    The stamp is replaced by a new file (rename), so its inode and times change even on
+    file systems with coarse timestamps.
+    """
+    directory = Path(html_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    temporary = directory / f".{CONTENT_STAMP_FILE}.{uuid.uuid4().hex}.tmp"
+    temporary.write_text(uuid.uuid4().hex, encoding="ascii")
+    os.rename(temporary, directory / CONTENT_STAMP_FILE)  # atomic, replaces on POSIX
+
+
+def _stamp_signature(path: Path | None) -> tuple | None:
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def _markdown_files(directory: Path) -> list[tuple[Path, tuple]]:
+    """Every ``*.md`` under ``directory`` with its stat signature, in `sorted` Path order.
+
+    What ``sorted(directory.rglob("*.md"))`` lists (symbolic links to directories are not
+    followed), with `os.scandir`: a third of the time at 10,000 articles.
+    """
+    found = []
+    pending = [str(directory)]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+            elif entry.name.endswith(".md"):
+                try:
+                    stat = entry.stat()
+                except OSError:
+                    continue  # removed since the directory was listed
+                found.append((entry.path, (stat.st_ino, stat.st_size, stat.st_mtime_ns)))
+    found.sort(key=lambda item: item[0].split(os.sep))
+    return [(Path(path), signature) for path, signature in found]
+
+
+def _file_signature(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
 
 class ArticleLibrary:
-    """Published articles by key, category and slug; reloads at most every ``check_interval`` s.
+    """Published articles by key, category and slug, reloaded when the content stamp changes.
 
-    Invalid files are skipped with a warning so one bad edit cannot take the site down;
-    `flask kb check` and CI are where they fail loudly.
+    A reload re-reads only the files whose size, modification time or inode changed (parsing
+    the front matter is most of the cost: about 3 ms an article). Invalid files are skipped
+    with a warning so one bad edit cannot take the site down; `flask kb check` and CI are
+    where they fail loudly.
     """
 
-    def __init__(
-        self,
-        directory: Path,
-        languages: Iterable[str],
-        check_interval: float = 2.0,
-        html_dir: Path | None = None,
-    ):
+    def __init__(self, directory: Path, languages: Iterable[str], html_dir: Path | None = None):
         self.directory = Path(directory)
         self.html_cache = HtmlCache(html_dir) if html_dir is not None else None
         self.languages = tuple(languages)
-        self.check_interval = check_interval
+        self._stamp = Path(html_dir) / CONTENT_STAMP_FILE if html_dir is not None else None
         self._lock = threading.Lock()
-        self._fingerprint: tuple | None = None
-        self._checked_at = 0.0
+        self._loaded_stamp: object = _NOT_LOADED
+        # Every *.md file seen, in path order: its stat signature and what it parsed to.
+        self._files: dict[Path, tuple[tuple, Article | None]] = {}
+        self._categories_signature: object = _NOT_LOADED
         self._by_key: dict[str, Article] = {}
         self._labels: dict[str, dict[str, str]] = {}
 
@@ -57,9 +125,14 @@ class ArticleLibrary:
         return self.html_cache.get(article.body)
 
     def invalidate(self) -> None:
-        """Reload on the next access, without waiting for the check interval (after an edit)."""
+        """Reload on the next access, here and in the other processes of this server.
+
+        Called after an editor save, once the article's HTML is cached.
+        """
+        if self.html_cache is not None:
+            mark_content_changed(self.html_cache.directory)
         with self._lock:
-            self._fingerprint = None
+            self._loaded_stamp = _NOT_LOADED
 
     def published(self, lang: str | None = None) -> list[Article]:
         return [
@@ -84,28 +157,55 @@ class ArticleLibrary:
         return {article.lang: article for article in found if article}
 
     def _articles(self) -> dict[str, Article]:
-        now = time.monotonic()
-        if self._fingerprint is not None and now - self._checked_at < self.check_interval:
+        stamp = _stamp_signature(self._stamp)
+        if stamp == self._loaded_stamp:
             return self._by_key
         with self._lock:
-            fingerprint = self._current_fingerprint()
-            if fingerprint != self._fingerprint:
-                articles, problems = load_articles(self.directory, self.languages)
-                labels, label_problems = load_categories(self.directory)
-                for problem in problems + label_problems:
-                    logger.warning("skipping invalid content: %s", problem)
-                self._by_key = {article.key: article for article in articles}
-                self._labels = labels
-                self._fingerprint = fingerprint
-            self._checked_at = now
+            # Read before reloading: a change made during the reload triggers another one.
+            stamp = _stamp_signature(self._stamp)
+            if stamp != self._loaded_stamp:
+                self._reload()
+                self._loaded_stamp = stamp
         return self._by_key
 
-    def _current_fingerprint(self) -> tuple:
-        entries = []
-        paths = [*self.directory.rglob("*.md"), self.directory / CATEGORIES_FILE]
-        for path in paths:
-            if not path.exists():
+    def _reload(self) -> None:
+        files: dict[Path, tuple[tuple, Article | None]] = {}
+        for path, signature in _markdown_files(self.directory):
+            known = self._files.get(path)
+            files[path] = (
+                known if known and known[0] == signature else (signature, self._parse(path))
+            )
+        by_key: dict[str, Article] = {}
+        # Path order, first one wins: the same rule as `load_articles` and the index build.
+        for path, (_, article) in files.items():
+            if article is None:
                 continue
-            stat = path.stat()
-            entries.append((str(path), stat.st_mtime_ns, stat.st_size))
-        return tuple(sorted(entries))
+            if article.key in by_key:
+                logger.warning(
+                    "skipping invalid content: %s: duplicate article %s (also %s)",
+                    path,
+                    article.key,
+                    by_key[article.key].path,
+                )
+                continue
+            by_key[article.key] = article
+        categories_signature = _file_signature(self.directory / CATEGORIES_FILE)
+        if categories_signature != self._categories_signature:
+            labels, problems = load_categories(self.directory)
+            for problem in problems:
+                logger.warning("skipping invalid content: %s", problem)
+            self._labels = labels
+            self._categories_signature = categories_signature
+        self._files = files
+        self._by_key = by_key
+
+    def _parse(self, path: Path) -> Article | None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            logger.warning("skipping invalid content: %s: cannot be read: %s", path, error)
+            return None
+        article, problems = parse_article(text, path, self.languages)
+        for problem in problems:
+            logger.warning("skipping invalid content: %s", problem)
+        return article

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kb.insights.channels import CHANNELS, Channel
 from kb.insights.events import (
     ContactFlowState,
     SearchRecord,
@@ -22,8 +23,11 @@ from kb.insights.events import (
 )
 from kb.insights.journey import JourneyStep, visit_journey
 from kb.insights.redact import redact
+from kb.insights.widget import WIDGET_EVENTS, record_widget_event
 
 __all__ = [
+    "CHANNELS",
+    "Channel",
     "ContactFlowState",
     "JourneyStep",
     "SearchRecord",
@@ -43,4 +47,6 @@ __all__ = [
     "searches_before_contact",
     "start_contact_flow",
     "visit_journey",
+    "WIDGET_EVENTS",
+    "record_widget_event",
 ]

@@ -18,12 +18,18 @@ from kb.insights.metrics import (
     ArticleRow,
     FailedQuery,
     Headline,
+    HostPage,
     Metric,
     Period,
     article_table,
+    every_channel,
     headline,
+    headline_by_channel,
+    host_pages_by_deflection,
+    host_pages_by_flows,
     lowest_helpfulness,
     most_contacts_after_reading,
+    self_service_score,
     top_failed_searches,
     trend,
 )
@@ -36,6 +42,7 @@ TOP_QUERIES = 20
 TOP_ARTICLES = 10
 RECENT_EDITS = 10
 RECENT_NOTICES = 10
+TOP_HOST_PAGES = 10
 # Cells starting with these are formulas to a spreadsheet (customers type the queries).
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,6 +63,13 @@ class Dashboard:
     recent_edits: tuple[Edit, ...] = ()
     # Notices shown during the period, with contacts on their topic while shown vs before.
     notices: tuple[NoticeImpact, ...] = ()
+    # The channel filter (None: every channel) and the headline figures of each channel
+    # (only the chosen one under a channel filter).
+    channel: str | None = None
+    by_channel: tuple[Headline, ...] = ()
+    # Widget host pages where most contact flows started / with the lowest deflection rate.
+    host_pages_by_flows: tuple[HostPage, ...] = ()
+    host_pages_by_deflection: tuple[HostPage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,24 +96,47 @@ def dashboard_data(
     category: str | None = None,
     *,
     now: dt.datetime | None = None,
+    channel: str | None = None,
 ) -> Dashboard:
-    """Every figure, trend and table of the dashboard for these filters."""
-    articles = article_table(period, lang, category, article_categories)
+    """Every figure, trend and table of the dashboard for these filters.
+
+    The channel filter applies to every figure, trend and table except recent edits and
+    notices, which are about articles and topics, not about where customers came from.
+    """
+    scope = (lang, category, article_categories)
+    articles = article_table(period, *scope, channel=channel)
+    if channel is None:
+        by_channel = tuple(headline_by_channel(period, *scope, now=now).values())
+        # Added up from the channels: only the self-service visits need a query of their own.
+        overall = every_channel(by_channel, self_service_score(period, *scope))
+    else:
+        overall = headline(period, *scope, now=now, channel=channel)
+        by_channel = (overall,)
     return Dashboard(
         period=period,
         lang=lang,
         category=category,
         bucket=bucket,
-        headline=headline(period, lang, category, article_categories, now=now),
-        trend=tuple(trend(period, bucket, lang, category, article_categories, now=now)),
+        headline=overall,
+        trend=tuple(trend(period, bucket, *scope, now=now, channel=channel)),
         failed_queries=tuple(
-            top_failed_searches(period, lang, TOP_QUERIES, category, article_categories)
+            top_failed_searches(
+                period, lang, TOP_QUERIES, category, article_categories, channel=channel
+            )
         ),
         articles=tuple(articles),
         most_contacts=tuple(most_contacts_after_reading(articles, TOP_ARTICLES)),
         least_helpful=tuple(lowest_helpfulness(articles, TOP_ARTICLES)),
         recent_edits=tuple(recent_edits(RECENT_EDITS, lang, period=period, now=now)),
         notices=tuple(notices_in(period, lang, RECENT_NOTICES, now=now)),
+        channel=channel,
+        by_channel=by_channel,
+        host_pages_by_flows=tuple(
+            host_pages_by_flows(period, *scope, limit=TOP_HOST_PAGES, now=now, channel=channel)
+        ),
+        host_pages_by_deflection=tuple(
+            host_pages_by_deflection(period, *scope, limit=TOP_HOST_PAGES, now=now, channel=channel)
+        ),
     )
 
 
@@ -148,6 +185,17 @@ HEADLINE_FIGURES = (
     "click_through",
     "effort",
 )
+HOST_PAGE_COLUMNS = (
+    "host_origin",
+    "host_path",
+    "started",
+    "resolved",
+    "contacted",
+    "abandoned",
+    "in_progress",
+    "deflection",
+    "abandonment",
+)
 TABLE_COLUMNS = {
     "headline": ("figure", "value", "numerator", "denominator"),
     "trend": (
@@ -179,6 +227,9 @@ TABLE_COLUMNS = {
         "contacts_after_reading",
     ),
     "effort": ("score", "answers"),
+    "channels": ("channel", "figure", "value", "numerator", "denominator"),
+    "host-pages": HOST_PAGE_COLUMNS,
+    "host-pages-deflection": HOST_PAGE_COLUMNS,
 }
 TABLES = tuple(TABLE_COLUMNS)
 
@@ -218,6 +269,16 @@ def table_rows(
     if table == "effort":
         counts = dashboard.headline.effort.distribution
         return list(zip(EFFORT_SCORES, counts, strict=True))
+    if table == "channels":
+        return [
+            (figures.channel, *_headline_row(name, getattr(figures, name)))
+            for figures in dashboard.by_channel
+            for name in HEADLINE_FIGURES
+        ]
+    if table == "host-pages":
+        return [_host_page_row(page) for page in dashboard.host_pages_by_flows]
+    if table == "host-pages-deflection":
+        return [_host_page_row(page) for page in dashboard.host_pages_by_deflection]
     raise ValueError(f"unknown table {table!r}; one of {TABLES}")
 
 
@@ -271,6 +332,21 @@ def _trend_row(bucket: Headline) -> tuple[object, ...]:
         _rate(bucket.click_through),
         _rate(bucket.effort.mean),
         bucket.effort.mean.denominator,
+    )
+
+
+def _host_page_row(page: HostPage) -> tuple[object, ...]:
+    flows = page.flows
+    return (
+        page.origin,
+        page.path,
+        flows.started,
+        flows.resolved,
+        flows.contacted,
+        flows.abandoned,
+        flows.in_progress,
+        _rate(flows.deflection),
+        _rate(flows.abandonment),
     )
 
 

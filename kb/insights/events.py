@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
 from kb.extensions import db
+from kb.insights.channels import SITE_CHANNEL, Channel
 from kb.insights.models import (
     ArticleView,
     ContactFlow,
@@ -33,6 +34,7 @@ class ContactFlowState:
     question: str
     outcome: str | None
     suggestions_shown: tuple[str, ...]
+    channel: str = "site"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ class SearchRecord:
     shown_keys: tuple[str, ...]
     source: str
     flow_id: int | None
+    channel: str = "site"
+
+
+# Every function below that creates a row takes ``channel`` (a kb.insights.Channel; None means
+# kb's own pages) and stores its name and, for the widget, the host page with the row.
 
 
 def record_search(
@@ -56,6 +63,8 @@ def record_search(
     shown_keys: list[str],
     source: str,
     flow_id: int | None = None,
+    *,
+    channel: Channel | None = None,
 ) -> int:
     """Store a search with its text redacted; return its id."""
     from kb.search import normalize_query
@@ -70,6 +79,7 @@ def record_search(
         shown_keys=list(shown_keys),
         source=source,
         flow_id=flow_id,
+        **_channel_columns(channel),
     )
     db.session.add(event)
     db.session.commit()
@@ -85,21 +95,34 @@ def find_search(search_id: int, visit_id: str) -> SearchRecord | None:
 
 
 def record_article_view(
-    visit_id: str, article_key: str, search_id: int | None = None, position: int | None = None
+    visit_id: str,
+    article_key: str,
+    search_id: int | None = None,
+    position: int | None = None,
+    *,
+    channel: Channel | None = None,
 ) -> None:
     """Store an article view, linked to the search it came from when that search is this visit's."""
     if search_id is not None and find_search(search_id, visit_id) is None:
         search_id = position = None
     db.session.add(
         ArticleView(
-            visit_id=visit_id, article_key=article_key, search_id=search_id, position=position
+            visit_id=visit_id,
+            article_key=article_key,
+            search_id=search_id,
+            position=position,
+            **_channel_columns(channel),
         )
     )
     db.session.commit()
 
 
-def record_feedback(visit_id: str, article_key: str, helpful: bool) -> int:
-    feedback = Feedback(visit_id=visit_id, article_key=article_key, helpful=helpful)
+def record_feedback(
+    visit_id: str, article_key: str, helpful: bool, *, channel: Channel | None = None
+) -> int:
+    feedback = Feedback(
+        visit_id=visit_id, article_key=article_key, helpful=helpful, **_channel_columns(channel)
+    )
     db.session.add(feedback)
     db.session.commit()
     return feedback.id
@@ -115,17 +138,26 @@ def add_feedback_comment(feedback_id: int, visit_id: str, comment: str) -> bool:
     return True
 
 
-def start_contact_flow(visit_id: str, lang: str) -> int:
-    flow = ContactFlow(visit_id=visit_id, lang=lang)
+def start_contact_flow(visit_id: str, lang: str, *, channel: Channel | None = None) -> int:
+    """Start a flow; its channel and host page are where the customer started it."""
+    flow = ContactFlow(visit_id=visit_id, lang=lang, **_channel_columns(channel))
     db.session.add(flow)
     db.session.commit()
     return flow.id
 
 
-def open_contact_flow(flow_id: int | None, visit_id: str) -> ContactFlowState | None:
-    """This visit's flow if it is still open and not idle for longer than FLOW_IDLE."""
+def open_contact_flow(
+    flow_id: int | None, visit_id: str, *, channel: Channel | None = None
+) -> ContactFlowState | None:
+    """This visit's flow if it is open, not idle for longer than FLOW_IDLE, and of ``channel``.
+
+    A flow started on kb's pages is not continued in the widget, nor the other way round, so
+    each flow counts in exactly one channel.
+    """
     flow = _own_flow(flow_id, visit_id)
     if flow is None or flow.outcome is not None or utcnow() - flow.updated_at > FLOW_IDLE:
+        return None
+    if flow.channel != (channel or SITE_CHANNEL).name:
         return None
     return _flow_state(flow)
 
@@ -140,9 +172,18 @@ def attach_flow_suggestions(flow_id: int | None, visit_id: str, keys: list[str])
 
 
 def record_flow_question(
-    flow_id: int, visit_id: str, question: str, result_count: int, keys: list[str]
+    flow_id: int,
+    visit_id: str,
+    question: str,
+    result_count: int,
+    keys: list[str],
+    *,
+    channel: Channel | None = None,
 ) -> int | None:
-    """Record the flow's question as a search, once per distinct question; return its id."""
+    """Record the flow's question as a search, once per distinct question; return its id.
+
+    The search is in ``channel``, by default the flow's own channel and host page.
+    """
     flow = _own_flow(flow_id, visit_id)
     if flow is None:
         return None
@@ -153,7 +194,14 @@ def record_flow_question(
         return None
     flow.question = safe_question
     return record_search(
-        visit_id, flow.lang, question, result_count, keys, "contact", flow_id=flow.id
+        visit_id,
+        flow.lang,
+        question,
+        result_count,
+        keys,
+        "contact",
+        flow_id=flow.id,
+        channel=channel or _flow_channel(flow),
     )
 
 
@@ -183,8 +231,13 @@ def close_flow_as_contacted(flow_id: int | None, visit_id: str) -> int | None:
     return flow.id
 
 
-def record_effort_score(visit_id: str, flow_id: int | None, score: int) -> bool:
-    """Store the effort score (1-7) of this visit's resolved flow, once; False if not allowed."""
+def record_effort_score(
+    visit_id: str, flow_id: int | None, score: int, *, channel: Channel | None = None
+) -> bool:
+    """Store the effort score (1-7) of this visit's resolved flow, once; False if not allowed.
+
+    The score is in ``channel``, by default the channel its flow started in.
+    """
     if isinstance(score, bool) or not isinstance(score, int) or score not in EFFORT_SCORES:
         return False
     flow = _own_flow(flow_id, visit_id)
@@ -192,7 +245,15 @@ def record_effort_score(visit_id: str, flow_id: int | None, score: int) -> bool:
         return False
     if db.session.scalar(db.select(EffortScore.id).where(EffortScore.flow_id == flow.id)):
         return False
-    db.session.add(EffortScore(visit_id=visit_id, flow_id=flow.id, lang=flow.lang, score=score))
+    db.session.add(
+        EffortScore(
+            visit_id=visit_id,
+            flow_id=flow.id,
+            lang=flow.lang,
+            score=score,
+            channel=(channel or _flow_channel(flow)).name,
+        )
+    )
     try:
         db.session.commit()
     except IntegrityError:
@@ -229,6 +290,19 @@ def popular_article_keys(lang: str, limit: int, days: int = 30) -> list[str]:
     return [key for key, _ in rows]
 
 
+def _channel_columns(channel: Channel | None) -> dict[str, str | None]:
+    channel = channel or SITE_CHANNEL
+    return {
+        "channel": channel.name,
+        "host_origin": channel.host_origin,
+        "host_path": channel.host_path,
+    }
+
+
+def _flow_channel(flow: ContactFlow) -> Channel:
+    return Channel(flow.channel or SITE_CHANNEL.name, flow.host_origin, flow.host_path)
+
+
 def _own_flow(flow_id: int | None, visit_id: str) -> ContactFlow | None:
     if flow_id is None:
         return None
@@ -243,6 +317,7 @@ def _flow_state(flow: ContactFlow) -> ContactFlowState:
         question=flow.question,
         outcome=flow.outcome,
         suggestions_shown=tuple(flow.suggestions_shown or ()),
+        channel=flow.channel,
     )
 
 
@@ -257,4 +332,5 @@ def _search_record(event: SearchEvent) -> SearchRecord:
         shown_keys=tuple(event.shown_keys or ()),
         source=event.source,
         flow_id=event.flow_id,
+        channel=event.channel,
     )

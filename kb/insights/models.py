@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kb.extensions import db
@@ -14,10 +14,27 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-class SearchEvent(db.Model):
+class ChannelColumns:
+    """Where the event came from (kb.insights.channels): "site", "widget" or "api".
+
+    For the widget, also the host page it was opened on: origin and path only, never a query
+    string or fragment. Rows from before migration 0006 are "site".
+    """
+
+    channel: Mapped[str] = mapped_column(String(8), default="site", server_default="site")
+    host_origin: Mapped[str | None] = mapped_column(String(200))
+    host_path: Mapped[str | None] = mapped_column(String(500))
+
+
+class SearchEvent(ChannelColumns, db.Model):
     """A search as the customer typed it (redacted) and what they were shown."""
 
     __tablename__ = "search_event"
+    # Composite indexes for the dashboard queries: migrations 0005 and 0006.
+    __table_args__ = (
+        Index("ix_search_event_lang_created_at", "lang", "created_at"),
+        Index("ix_search_event_channel_created_at", "channel", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[str] = mapped_column(String(32), index=True)
@@ -32,8 +49,9 @@ class SearchEvent(db.Model):
     flow_id: Mapped[int | None] = mapped_column(ForeignKey("contact_flow.id"), index=True)
 
 
-class ArticleView(db.Model):
+class ArticleView(ChannelColumns, db.Model):
     __tablename__ = "article_view"
+    __table_args__ = (Index("ix_article_view_channel_created_at", "channel", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[str] = mapped_column(String(32), index=True)
@@ -44,7 +62,7 @@ class ArticleView(db.Model):
     position: Mapped[int | None]
 
 
-class Feedback(db.Model):
+class Feedback(ChannelColumns, db.Model):
     __tablename__ = "feedback"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,10 +73,18 @@ class Feedback(db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
 
 
-class ContactFlow(db.Model):
-    """One pass through "answers before the contact form"."""
+class ContactFlow(ChannelColumns, db.Model):
+    """One pass through "answers before the contact form".
+
+    Its channel and host page are where it started; a contact request made from the flow
+    belongs to the same channel (the dashboard reads it through ``flow_id``).
+    """
 
     __tablename__ = "contact_flow"
+    __table_args__ = (
+        Index("ix_contact_flow_lang_started_at", "lang", "started_at"),
+        Index("ix_contact_flow_channel_started_at", "channel", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[str] = mapped_column(String(32), index=True)
@@ -85,3 +111,5 @@ class EffortScore(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     lang: Mapped[str] = mapped_column(String(8))
     score: Mapped[int]
+    # The channel of its flow (see ChannelColumns); the host page is the flow's.
+    channel: Mapped[str] = mapped_column(String(8), default="site", server_default="site")

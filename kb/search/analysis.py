@@ -20,8 +20,8 @@ ARABIC_STEMMER = "light"
 
 
 # A word, or words joined by hyphens ("log-in", "e-mail", "sign-up", "wi-fi").
-_HYPHENS = "-\u2010\u2011"
-COMPOUND_PATTERN = rf"{TOKEN_PATTERN}(?:[{_HYPHENS}]{TOKEN_PATTERN})*"
+HYPHENS = "-\u2010\u2011"
+COMPOUND_PATTERN = rf"{TOKEN_PATTERN}(?:[{HYPHENS}]{TOKEN_PATTERN})*"
 
 
 class CompoundTokenizer(Tokenizer):

@@ -12,11 +12,13 @@ import itertools
 import logging
 import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
-from whoosh import highlight, scoring
+import numpy as np
 from whoosh import index as whoosh_index
-from whoosh.query import And, FuzzyTerm, Or, Phrase, Query, Term
+from whoosh import scoring
+from whoosh.query import And, FuzzyTerm, Or, Query, Term
 
 from kb.errors import SearchUnavailable
 from kb.search.index import (
@@ -26,7 +28,9 @@ from kb.search.index import (
     index_path,
     load_index_synonyms,
 )
+from kb.search.ranking import Ranker
 from kb.search.results import SearchHit, SearchResults
+from kb.search.snippets import make_snippet, shorten
 from kb.search.text import TOKEN_PATTERN, analyse_word, is_arabic, spelling_form
 
 logger = logging.getLogger(__name__)
@@ -39,11 +43,12 @@ MAX_QUERY_TERMS = 24
 # short queries: a long question almost never matches every word, and the clause costs time.
 ALL_TERMS_BONUS = 0.5
 ALL_TERMS_MAX = 8
-# Proximity: two query words close together in a field (within PROXIMITY_SLOP positions,
-# in order) add a clause of this weight, for short queries only.
+# Proximity: two query words next to each other, in order, in a field add this share of
+# their scores in that field (short queries only). Adjacent pairs are indexed
+# (`kb.search.index.adjacent_pairs`), by field code.
 PROXIMITY_WEIGHT = 0.3
-PROXIMITY_SLOP = 1
-PROXIMITY_FIELDS = ("title", "questions", "body")
+PROXIMITY_FIELDS = {"t": "title", "q": "questions", "b": "body"}
+PROXIMITY_DEPTH = 60
 # BM25 parameters (Whoosh scores each field with BM25 and sums the fields' scores).
 BM25_B = 0.9
 BM25_K1 = 1.2
@@ -67,48 +72,31 @@ _WORD = re.compile(TOKEN_PATTERN)
 FUZZY_FIELDS = ("title", "questions", "body")
 FUZZY_MIN_LENGTH = 4
 SNIPPET_FIELDS = ("body", "questions", "summary")
-SNIPPET_CHARS = 160
-# Record matched terms (pinpoint highlighting from stored character offsets, no
-# re-tokenising) and visit every match, so the exact total comes free: the block-skipping
-# optimisation needs a second pass to count and measured slower.
-_SEARCH_OPTIONS = {"terms": True, "optimize": False}
-
-
-class _SafeHtmlFormatter(highlight.Formatter):
-    """Escape the text, then wrap matched words in <mark>: the output is safe HTML."""
-
-    between = " "
-
-    def _text(self, text: str) -> str:
-        return html.escape(text, quote=True)
-
-    def format_token(self, text, token, replace=False):
-        return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=True)}</mark>"
-
-    def format_fragment(self, fragment, replace=False):
-        formatted = super().format_fragment(fragment, replace).strip()
-        start = "…" if fragment.startchar > 0 else ""
-        end = "…" if fragment.endchar < len(fragment.text) else ""
-        return f"{start}{formatted}{end}"
+# Answers kept per worker for the current index generation (customers repeat searches:
+# the popular questions, the same query on the results page and its API twin).
+RESULT_CACHE_SIZE = 2048
+# Spelling neighbours remembered per generation (Levenshtein walks of the vocabulary).
+NEAR_CACHE_SIZE = 4096
 
 
 class SearchEngine:
     """Searches the index in ``index_dir``; opens it lazily and follows rebuilds.
 
-    Keeps one searcher and replaces it only when the index has a new generation. Safe to
-    share between the threads of one process: opening and refreshing take a lock, and a
-    searcher that was replaced stays usable by requests still holding it.
+    Keeps one searcher (and its `Ranker`) and replaces them only when the index has a new
+    generation. Safe to share between the threads of one process: opening and refreshing
+    take a lock, and a searcher that was replaced stays usable by requests still holding it.
+    Answers are cached per (query, language, category, limit) for the current generation.
     """
 
-    def __init__(self, index_dir: Path | str):
+    def __init__(self, index_dir: Path | str, cache_size: int = RESULT_CACHE_SIZE):
         self.index_dir = Path(index_dir)
         self._lock = threading.Lock()
         self._searcher = None
+        self._ranker: Ranker | None = None
         self._synonyms: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
-        self._highlighter = highlight.Highlighter(
-            fragmenter=highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=40),
-            formatter=_SafeHtmlFormatter(),
-        )
+        self._cache_size = cache_size
+        self._cache: OrderedDict[tuple, SearchResults] = OrderedDict()
+        self._near: dict[tuple[str, str, int], list[str]] = {}
 
     def available(self) -> bool:
         """True when there is an index to search."""
@@ -128,32 +116,53 @@ class SearchEngine:
         """
         searcher = self.current_searcher()
         text = " ".join(text[:MAX_QUERY_CHARS].split())
+        limit = max(1, limit)
+        key = (text, lang, category, limit)
+        with self._lock:
+            ranker = self._ranker
+            cached = self._cache.get(key) if searcher is self._searcher else None
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
         try:
-            return self._search(searcher, text, lang, max(1, limit), category)
+            results = self._search(searcher, ranker, text, lang, limit, category)
         except Exception:  # Whoosh raises many types; RecursionError is one of them
             logger.exception("search failed for a %d-character query", len(text))
             return SearchResults(query=text)
+        with self._lock:
+            if searcher is self._searcher and self._cache_size:
+                self._cache[key] = results
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return results
+
+    def clear_cache(self) -> None:
+        """Forget cached answers (benchmarks use it to time searches that miss the cache)."""
+        with self._lock:
+            self._cache.clear()
+            self._near.clear()
 
     def current_searcher(self):
         """The up-to-date Whoosh searcher (for kb.search modules only; raises SearchUnavailable)."""
         with self._lock:
             try:
-                if self._searcher is None:
+                if self._searcher is None or not self._searcher.up_to_date():
                     if not index_exists(self.index_dir):
                         raise SearchUnavailable(f"no search index in {self.index_dir}")
-                    ix = whoosh_index.open_dir(str(index_path(self.index_dir)), readonly=True)
-                    self._searcher = ix.searcher(weighting=_weighting())
-                    self._load_synonyms()
-                elif not self._searcher.up_to_date():
                     # A new reader, not ``refresh()``: refresh closes segment readers that
                     # requests in other threads may still be using (ReaderClosed). The old
                     # searcher is closed by garbage collection once nobody holds it.
                     ix = whoosh_index.open_dir(str(index_path(self.index_dir)), readonly=True)
-                    self._searcher = ix.searcher(weighting=_weighting())
+                    searcher = ix.searcher(weighting=_weighting())
+                    self._ranker = Ranker(searcher, FIELD_BOOSTS, BM25_B, BM25_K1)
+                    self._searcher = searcher
+                    self._cache.clear()
+                    self._near.clear()
                     self._load_synonyms()
             # A damaged index is "unavailable" too (tests/test_faults.py), never a 500.
             except DAMAGED_INDEX_ERRORS as error:
                 self._searcher = None
+                self._ranker = None
                 logger.error("cannot open the search index in %s: %r", self.index_dir, error)
                 raise SearchUnavailable(f"cannot open the search index: {error!r}") from error
             return self._searcher
@@ -181,7 +190,7 @@ class SearchEngine:
                         targets.append(other)
         self._synonyms = synonyms
 
-    def _search(self, searcher, text: str, lang, limit: int, category) -> SearchResults:
+    def _search(self, searcher, ranker: Ranker, text: str, lang, limit: int, category):
         analyzer = searcher.schema["body"].analyzer
         # Whoosh reuses one token object: keep copies of what is needed.
         tokens = [
@@ -190,50 +199,44 @@ class SearchEngine:
         terms = _select_terms(searcher, [term for term, _, _ in tokens])
         if not terms:
             return SearchResults(query=text)
-        filters = [Term("lang", lang)] if lang else []
+        allowed = ranker.live
+        if lang:
+            allowed = allowed & ranker.mask("lang", lang)
         if category:
-            filters.append(Term("category", category))
-        only = And(filters) if filters else None
+            allowed = allowed & ranker.mask("category", category)
 
-        reader = searcher.reader()
-        alternatives = {term: self._alternatives(reader, term) for term in terms}
-        joined = _joined_words(reader, text, terms)
-        query = _build_query(terms, alternatives, joined, self._phrase_synonyms(tokens))
+        alternatives = {term: self._alternatives(ranker, term) for term in terms}
+        joined = _joined_words(ranker, text, terms)
+        scores, matched = _score(
+            ranker, terms, alternatives, joined, self._phrase_synonyms(tokens), allowed
+        )
         depth = max(limit, RERANK_DEPTH)
-        results = searcher.search(query, filter=only, limit=depth, **_SEARCH_OPTIONS)
         # "Did you mean" whenever a word of a short query is unknown to the index, not only
         # when nothing matched: the other words may find weak matches while the key word was
         # misspelt. (Long questions always hold some unknown word; they get one when empty.)
         # The results count as fuzzy when no word was known (every match is a correction).
-        unknown = [term for term in terms if not _known(reader, term)]
+        unknown = [term for term in terms if not _known(ranker, term)]
         suggestion = None
         if unknown and len(terms) <= ALL_TERMS_MAX:
-            suggestion = self._suggest(searcher, text, tokens)
+            suggestion = self._suggest(ranker, text, tokens)
         fuzzy = len(unknown) == len(terms)
-        if results.is_empty():
+        found = np.flatnonzero(scores)
+        searched = set(terms)
+        if not len(found):
             if suggestion is None:
-                suggestion = self._suggest(searcher, text, tokens)
-            fuzzy_query = _fuzzy_query(terms)
-            if fuzzy_query is not None:
-                results = searcher.search(fuzzy_query, filter=only, limit=depth, **_SEARCH_OPTIONS)
-            fuzzy = not results.is_empty()
-            ranked = [(hit, hit.score or 0.0) for hit in results]
+                suggestion = self._suggest(ranker, text, tokens)
+            ranked, total, searched = _fuzzy_search(searcher, terms, lang, category, depth)
+            fuzzy = bool(ranked)
         else:
-            owners: dict[str, set[str]] = {}
+            total = len(found)
             for term in terms:
-                owners.setdefault(term, set()).add(term)
-                for other, _ in alternatives[term]:
-                    owners.setdefault(other, set()).add(term)
-            for word, parts in joined:
-                owners.setdefault(word, set()).update(parts)
-            ranked = _coordinate(searcher, results, terms, owners)
-        results.highlighter = self._highlighter
-        hits = tuple(self._hit(hit, score) for hit, score in ranked[:limit])
-        return SearchResults(
-            query=text, hits=hits, total=len(results), suggestion=suggestion, fuzzy=fuzzy
-        )
+                searched.update(other for other, _ in alternatives[term])
+            searched.update(word for word, _ in joined)
+            ranked = _coordinate(searcher, scores, matched, terms, found, depth)
+        hits = tuple(self._hit(searcher, n, score, searched) for n, score in ranked[:limit])
+        return SearchResults(query=text, hits=hits, total=total, suggestion=suggestion, fuzzy=fuzzy)
 
-    def _alternatives(self, reader, term: str) -> list[tuple[str, float]]:
+    def _alternatives(self, ranker: Ranker, term: str) -> list[tuple[str, float]]:
         """Other index terms that stand for ``term``, each with its weight.
 
         The one-word synonyms of its group, and for a word the index does not know at all
@@ -242,9 +245,26 @@ class SearchEngine:
         found = [
             (form[0], SYNONYM_WEIGHT) for form in self._synonyms.get((term,), ()) if len(form) == 1
         ]
-        if len(term) >= FUZZY_MIN_LENGTH and not _known(reader, term):
-            found += [(c, TYPO_WEIGHT) for c in _near_terms(reader, "body", term)[:TYPO_CANDIDATES]]
+        if len(term) >= FUZZY_MIN_LENGTH and not _known(ranker, term):
+            near = self._near_terms(ranker, "body", term)
+            found += [(c, TYPO_WEIGHT) for c in near[:TYPO_CANDIDATES]]
         return found
+
+    def _near_terms(self, ranker: Ranker, field: str, word: str, maxdist: int = 1) -> list[str]:
+        """Indexed words within ``maxdist`` edits of ``word`` (first letter kept), most
+        frequent first; remembered for this index generation (typos recur)."""
+        key = (field, word, maxdist)
+        near = self._near.get(key)
+        if near is None:
+            near = (
+                ranker.near_terms(field, word)
+                if maxdist == 1
+                else _distant_terms(ranker.searcher.reader(), field, word, maxdist)
+            )
+            if len(self._near) >= NEAR_CACHE_SIZE:
+                self._near.clear()
+            self._near[key] = near
+        return near
 
     def _phrase_synonyms(self, tokens) -> list[tuple[str, ...]]:
         """Multi-word synonyms of words or phrases found in the query."""
@@ -257,19 +277,18 @@ class SearchEngine:
             if len(form) > 1
         ]
 
-    def _suggest(self, searcher, text: str, tokens) -> str | None:
+    def _suggest(self, ranker: Ranker, text: str, tokens) -> str | None:
         """The query with unknown words replaced by the closest frequent indexed words."""
-        reader = searcher.reader()
         replacements = []
         for term, start, end in tokens[:MAX_QUERY_TERMS]:
-            if any(reader.doc_frequency(field, term) for field in FIELD_BOOSTS):
+            if _known(ranker, term):
                 continue
             word = spelling_form(text[start:end])
             if not word or len(word) < FUZZY_MIN_LENGTH:
                 continue
-            candidates = _near_terms(reader, "spelling", word)
+            candidates = self._near_terms(ranker, "spelling", word)
             if not candidates and len(word) >= 8:
-                candidates = _near_terms(reader, "spelling", word, maxdist=2)
+                candidates = self._near_terms(ranker, "spelling", word, maxdist=2)
             best = candidates[0] if candidates else None
             if best:
                 original = text[start:end]
@@ -281,16 +300,16 @@ class SearchEngine:
             corrected = corrected[:start] + word + corrected[end:]
         return corrected if corrected != text else None
 
-    def _hit(self, hit, score: float) -> SearchHit:
-        fields = hit.fields()
+    def _hit(self, searcher, docnum: int, score: float, searched: set[str]) -> SearchHit:
+        fields = searcher.stored_fields(docnum)
         snippet = ""
         for field in SNIPPET_FIELDS:
             if fields.get(field):
-                snippet = hit.highlights(field, top=1)
+                snippet = make_snippet(fields[field], searched)
                 if snippet:
                     break
         if not snippet:
-            snippet = html.escape(fields.get("summary") or _shorten(fields.get("body", "")))
+            snippet = html.escape(fields.get("summary") or shorten(fields.get("body", "")))
         return SearchHit(
             key=fields["key"],
             lang=fields["lang"],
@@ -303,66 +322,91 @@ class SearchEngine:
         )
 
 
-def _build_query(
-    terms: list[str],
-    alternatives: dict[str, list[tuple[str, float]]],
-    joined: list[tuple[str, frozenset[str]]],
-    phrase_synonyms: list[tuple[str, ...]],
-) -> Query:
-    """OR of the terms over the text fields, plus a bonus for matching all of them.
+def _score(ranker: Ranker, terms, alternatives, joined, phrase_synonyms, allowed):
+    """Each document's score for the query, 0 where it does not match or is filtered out.
 
-    Not ``OrGroup.factory``: its coordination matcher scores many matching documents 0
-    in Whoosh 2.7.4 (DESIGN.md section 5). An alternative (synonym, spelling) counts as
-    the word it replaces, with its lower weight.
+    The query the Whoosh version built, evaluated with arrays: an OR of the terms over the
+    text fields (an alternative, synonym or spelling, counts as the word it replaces, with
+    its lower weight), joined words and multi-word synonyms, plus a bonus for matching all
+    the terms of a short query. Also returns, per query term, which documents matched it
+    (the joined words count for the terms they join).
     """
-    clauses = []
-    for term in terms:
-        clause = _fields_clause(term)
-        others = [_fields_clause(other, weight) for other, weight in alternatives[term]]
-        clauses.append(Or([clause, *others]) if others else clause)
-    extra = [_fields_clause(word, JOINED_WEIGHT) for word, _ in joined]
-    extra += [
-        And([_fields_clause(word, SYNONYM_WEIGHT) for word in form]) for form in phrase_synonyms
-    ]
+    clauses = [ranker.clause([(term, 1.0), *alternatives[term]]) for term in terms]
+    total = np.sum(clauses, axis=0, dtype=np.float32)
+    matched = [clause > 0 for clause in clauses]
     if 1 < len(clauses) <= ALL_TERMS_MAX:
-        extra.append(And(clauses, boost=ALL_TERMS_BONUS))
-        extra += _proximity_clauses(terms)
-    return Or(clauses + extra)
+        every = np.logical_and.reduce(matched)
+        total += np.float32(ALL_TERMS_BONUS) * total * every
+        _add_proximity(ranker, terms, total, allowed)
+    position = {term: number for number, term in enumerate(terms)}
+    for word, parts in joined:
+        clause = ranker.clause([(word, JOINED_WEIGHT)])
+        total += clause
+        for part in parts:
+            matched[position[part]] |= clause > 0
+    for form in phrase_synonyms:
+        parts = [ranker.clause([(word, SYNONYM_WEIGHT)]) for word in form]
+        total += np.sum(parts, axis=0) * np.logical_and.reduce([part > 0 for part in parts])
+    total[~allowed] = 0.0
+    return total, matched
 
 
-def _proximity_clauses(terms: list[str]) -> list[Query]:
-    """A bonus for each pair of adjacent query words found close together, in order."""
-    return [
-        Phrase(field, [first, second], slop=PROXIMITY_SLOP, boost=PROXIMITY_WEIGHT * boost)
-        for first, second in itertools.pairwise(terms)
-        for field in PROXIMITY_FIELDS
-        if (boost := FIELD_BOOSTS[field])
-    ]
+def _add_proximity(ranker: Ranker, terms: list[str], total, allowed) -> None:
+    """Add the proximity bonus to the best `PROXIMITY_DEPTH` candidates' scores.
+
+    For each pair of adjacent query words found next to each other in a field, a share of
+    the two words' scores in that field. Only the top candidates are looked at: the bonus
+    re-orders them, it never lifts a weak match from far below.
+    """
+    candidates = np.flatnonzero(total * allowed)
+    if len(candidates) > PROXIMITY_DEPTH:
+        best = np.argpartition(-total[candidates], PROXIMITY_DEPTH - 1)[:PROXIMITY_DEPTH]
+        candidates = candidates[best]
+    pairs = {int(docnum): ranker.pairs(int(docnum)) for docnum in candidates}
+    for first, second in itertools.pairwise(terms):
+        for code, field in PROXIMITY_FIELDS.items():
+            pair = f"{code}|{first}+{second}"
+            together = np.array([d for d, found in pairs.items() if pair in found], dtype=np.int64)
+            if len(together):
+                both = ranker.scores_at(field, first, together)
+                both += ranker.scores_at(field, second, together)
+                total[together] += np.float32(PROXIMITY_WEIGHT) * both
 
 
-def _coordinate(searcher, results, terms: list[str], owners: dict[str, set[str]]) -> list:
-    """The hits re-scored by the IDF-weighted share of query terms each one matches.
+def _coordinate(searcher, scores, matched, terms: list[str], found, depth: int) -> list:
+    """The best ``depth`` documents, re-scored by the IDF-weighted share of terms they match.
 
     Plain BM25 lets one rare word repeated in a long article outrank an article that
     matches most of the question; this is the "matches all or most words" bonus, done on
     the few top results (``OrGroup.factory`` is broken in Whoosh 2.7.4, DESIGN.md §5).
-    ``owners`` maps each searched term to the query terms it stands for.
+    Ties keep the lower document number first, as Whoosh's collector did.
     """
-    weight = {term: searcher.idf("body", term) for term in terms}
-    total = sum(weight.values()) or 1.0
-    ranked = []
-    for hit in results:
-        matched = set()
-        for _, text in hit.matched_terms():
-            matched |= owners.get(text.decode("utf-8"), set())
-        share = sum(weight[term] for term in matched) / total
-        factor = (1.0 - COORD_WEIGHT + COORD_WEIGHT * share) ** COORD_POWER
-        ranked.append((hit, (hit.score or 0.0) * factor))
-    ranked.sort(key=lambda pair: -pair[1])
-    return ranked
+    if len(found) > depth:
+        found = found[np.argpartition(-scores[found], depth - 1)[:depth]]
+    weights = np.array([searcher.idf("body", term) for term in terms], dtype=np.float64)
+    share = weights @ np.array([row[found] for row in matched], dtype=np.float64)
+    share /= weights.sum() or 1.0
+    final = scores[found] * (1.0 - COORD_WEIGHT + COORD_WEIGHT * share) ** COORD_POWER
+    order = np.lexsort((found, -final))
+    return [(int(found[i]), float(final[i])) for i in order]
 
 
-def _joined_words(reader, text: str, terms: list[str]) -> list[tuple[str, frozenset[str]]]:
+def _fuzzy_search(searcher, terms: list[str], lang, category, depth: int):
+    """Spelling-tolerant fallback through Whoosh (rare: only when nothing matched as typed)."""
+    query = _fuzzy_query(terms)
+    if query is None:
+        return [], 0, set(terms)
+    filters = [Term("lang", lang)] if lang else []
+    if category:
+        filters.append(Term("category", category))
+    only = And(filters) if filters else None
+    results = searcher.search(query, filter=only, limit=depth, terms=True)
+    searched = {text.decode("utf-8") for _, text in results.matched_terms()}
+    ranked = [(hit.docnum, hit.score or 0.0) for hit in results]
+    return ranked, len(results), searched
+
+
+def _joined_words(ranker: Ranker, text: str, terms: list[str]) -> list[tuple[str, frozenset[str]]]:
     """Index terms made by joining two adjacent query words ("log in" -> "login").
 
     Customers split compounds that articles write as one word (and the reverse is handled
@@ -378,7 +422,7 @@ def _joined_words(reader, text: str, terms: list[str]) -> list[tuple[str, frozen
         if (
             word
             and word not in known
-            and reader.doc_frequency("body", word) + reader.doc_frequency("title", word)
+            and ranker.document_frequency("body", word) + ranker.document_frequency("title", word)
         ):
             known.add(word)
             parts = {analyse_word(first), analyse_word(second)} & set(terms)
@@ -386,20 +430,16 @@ def _joined_words(reader, text: str, terms: list[str]) -> list[tuple[str, frozen
     return found
 
 
-def _near_terms(reader, field: str, word: str, maxdist: int = 1) -> list[str]:
-    """Indexed words one edit (or one swap of adjacent letters) from ``word``, most frequent
-    first; the first letter is kept, as customers rarely mistype it."""
+def _distant_terms(reader, field: str, word: str, maxdist: int) -> list[str]:
+    """Indexed words within ``maxdist`` edits of ``word`` (first letter kept), most frequent
+    first: Whoosh's Levenshtein automaton, for the rare long word with no closer neighbour."""
     candidates = set(reader.terms_within(field, word, maxdist, prefix=1))
-    for n in range(1, len(word) - 1):
-        swapped = word[:n] + word[n + 1] + word[n] + word[n + 2 :]
-        if reader.doc_frequency(field, swapped):
-            candidates.add(swapped)
     candidates.discard(word)
     return sorted(candidates, key=lambda c: (-reader.doc_frequency(field, c), c))
 
 
-def _known(reader, term: str) -> bool:
-    return any(reader.doc_frequency(field, term) for field in FIELD_BOOSTS)
+def _known(ranker: Ranker, term: str) -> bool:
+    return any(ranker.document_frequency(field, term) for field in FIELD_BOOSTS)
 
 
 def _weighting() -> scoring.WeightingModel:
@@ -428,16 +468,6 @@ def _fuzzy_query(terms: list[str]) -> Query | None:
     return Or(clauses) if clauses else None
 
 
-def _fields_clause(term: str, weight: float = 1.0) -> Query:
-    return Or([Term(field, term, boost=boost * weight) for field, boost in FIELD_BOOSTS.items()])
-
-
 def _contains(terms: list[str], sequence: tuple[str, ...]) -> bool:
     size = len(sequence)
     return any(tuple(terms[i : i + size]) == sequence for i in range(len(terms) - size + 1))
-
-
-def _shorten(text: str, limit: int = SNIPPET_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + "…"

@@ -22,18 +22,25 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.fields import ID, KEYWORD, TEXT, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, TEXT, Schema
 from whoosh.writing import CLEAR
 
 from kb.content import Article, SynonymGroup
 from kb.errors import SearchUnavailable
-from kb.search.analysis import script_aware_analyzer, spelling_analyzer
+from kb.search.analysis import (
+    COMPOUND_PATTERN,
+    HYPHENS,
+    script_aware_analyzer,
+    spelling_analyzer,
+)
+from kb.search.text import TOKEN_PATTERN, analyse_word
 
 logger = logging.getLogger(__name__)
 
 # Bump whenever the schema or the analysis changes: the index is then rebuilt in a new
 # directory and a web worker never reads an index its code cannot query.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Seconds a writer waits for another writer's lock before giving up.
 WRITER_TIMEOUT = 30.0
 SYNONYMS_FILE = "synonyms.json"
@@ -44,6 +51,13 @@ ARTICLE_SYNONYMS_FILE = "synonyms.yml"
 # and adds the scores up, so a word in the title already counts twice (title and body);
 # boosts above 1 over-rewarded title words on both evaluation sets (docs/search-quality.md).
 # `questions:` are alternative titles and weigh the same.
+# Characters of the body (from its start) whose adjacent words are indexed as pairs.
+PAIRS_BODY_CHARS = 1500
+_PAIR_WORD = re.compile(COMPOUND_PATTERN)
+_PAIR_PART = re.compile(TOKEN_PATTERN)
+_PAIR_HYPHEN = re.compile(f"[{HYPHENS}]")
+_WORDS = re.compile(TOKEN_PATTERN)
+
 FIELD_BOOSTS = {"title": 1.0, "questions": 1.0, "tagwords": 1.0, "summary": 1.0, "body": 1.0}
 
 # What opening a damaged index raises (measured on Whoosh 2.7.4, tests/test_faults.py): a
@@ -74,16 +88,22 @@ def make_schema() -> Schema:
         key=ID(unique=True, stored=True),
         lang=ID(stored=True),
         slug=ID(stored=True),
-        title=TEXT(analyzer=analyzer, stored=True, chars=True),
-        questions=TEXT(analyzer=analyzer, stored=True, chars=True),
-        summary=TEXT(analyzer=analyzer, stored=True, chars=True),
+        # No positions: proximity comes from the `pairs` field and snippets from the stored
+        # text (kb.search.snippets), so term frequencies are all the text fields need.
+        title=TEXT(analyzer=analyzer, stored=True, phrase=False),
+        questions=TEXT(analyzer=analyzer, stored=True, phrase=False),
+        summary=TEXT(analyzer=analyzer, stored=True, phrase=False),
         # Plain text of the rendered article: searched, and the source of snippets.
-        body=TEXT(analyzer=analyzer, stored=True, chars=True),
+        body=TEXT(analyzer=analyzer, stored=True, phrase=False),
         category=ID(stored=True),
         tags=KEYWORD(stored=True, commas=True, lowercase=True),
-        tagwords=TEXT(analyzer=analyzer),
+        tagwords=TEXT(analyzer=analyzer, phrase=False),
         # Unstemmed words of the article, the vocabulary of "did you mean".
         spelling=TEXT(analyzer=spelling_analyzer(), phrase=False),
+        # Adjacent word pairs ("t|gift+card"), for the proximity bonus (`adjacent_pairs`):
+        # a per-document column, not indexed terms (150,000 distinct pairs per 1,000
+        # articles made a build three times slower); read only for the top candidates.
+        pairs=COLUMN(VarBytesColumn()),
     )
 
 
@@ -102,13 +122,15 @@ def build_index(
     articles: Iterable[Article],
     synonyms: Iterable[SynonymGroup | tuple[str, ...]] = (),
     progress: Callable[[int], None] | None = None,
+    html_of: Callable[[Article], str] | None = None,
 ) -> int:
     """Replace the index with the published ``articles``; return how many were indexed.
 
     One writer adds every document and commits with ``mergetype=CLEAR``, so readers move
     from the old generation to the complete new one at once. ``progress(1)`` is called after
     each article (drafts included), matching click's ``bar.update``. A plain tuple in
-    ``synonyms`` is a same-script group.
+    ``synonyms`` is a same-script group. ``html_of`` gives an article's rendered HTML (e.g.
+    from the HTML cache); by default it is rendered here.
     """
     path = index_path(index_dir)
     path.mkdir(parents=True, exist_ok=True)
@@ -118,7 +140,8 @@ def build_index(
     with _writing(ix, mergetype=CLEAR) as writer:
         for article in articles:
             if article.published:
-                writer.add_document(**article_document(article))
+                html = html_of(article) if html_of else None
+                writer.add_document(**article_document(article, html))
                 count += 1
             if progress is not None:
                 progress(1)
@@ -195,10 +218,11 @@ def index_is_current(index_dir: Path | str, value: str) -> bool:
     return stored.strip() == value
 
 
-def article_document(article: Article) -> dict[str, str]:
-    """The fields Whoosh stores for one article."""
-    body = plain_text(article.html)
+def article_document(article: Article, html: str | None = None) -> dict[str, str | bytes]:
+    """The fields Whoosh stores for one article (``html``: its rendered body, if known)."""
+    body = plain_text(article.html if html is None else html)
     questions = "\n".join(article.questions)
+    spelling = "\n".join((article.title, questions, article.summary, body))
     document = {
         "key": article.key,
         "lang": article.lang,
@@ -207,14 +231,41 @@ def article_document(article: Article) -> dict[str, str]:
         "questions": questions,
         "summary": article.summary,
         "body": body,
-        "spelling": "\n".join((article.title, questions, article.summary, body)),
+        # Each word once: "did you mean" ranks by document frequency, not counts.
+        "spelling": " ".join(dict.fromkeys(_WORDS.findall(spelling))),
     }
+    pairs = adjacent_pairs({"t": article.title, "q": questions, "b": body[:PAIRS_BODY_CHARS]})
+    if pairs:
+        document["pairs"] = " ".join(sorted(pairs)).encode()
     if article.category:
         document["category"] = article.category
     if article.tags:
         document["tags"] = ",".join(article.tags)
         document["tagwords"] = "\n".join(article.tags)
     return document
+
+
+def adjacent_pairs(texts: dict[str, str]) -> set[str]:
+    """Index terms of adjacent words, by field code: {"t": "Gift card"} -> {"t|gift+card"}.
+
+    What a phrase query of two words with no gap finds, computed once at index time: the
+    search engine gives documents holding a pair of adjacent query words a proximity bonus
+    without reading positions at query time. Stop words break a pair, as they do for Whoosh
+    phrases (they keep their position). Only the start of the body is paired
+    (`PAIRS_BODY_CHARS`): it bounds the index size, and it is where an article says what
+    it is about.
+    """
+    pairs: set[str] = set()
+    for code, text in texts.items():
+        previous: list[str] = []
+        for word in _PAIR_WORD.findall(text):
+            parts = _PAIR_PART.findall(word) if _PAIR_HYPHEN.search(word) else (word,)
+            for part in parts:
+                term = analyse_word(part)
+                if term is not None:
+                    pairs.update(f"{code}|{first}+{term}" for first in previous)
+                previous = [term] if term is not None else []
+    return pairs
 
 
 class _TextExtractor(HTMLParser):

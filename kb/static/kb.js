@@ -118,6 +118,14 @@
 
     function isOpen() { return !listbox.hidden; }
 
+    // The page an article suggestion opens: the form's data-article-page (in the widget's
+    // panel, the panel's article view) with the slug filled in, else the API's url.
+    function articleUrl(item) {
+      const template = form.dataset.articlePage;
+      if (!template || !item.slug) return item.url;
+      return template.replace("SLUG", encodeURIComponent(item.slug));
+    }
+
     function open() {
       if (!options.length) return;
       listbox.hidden = false;
@@ -175,7 +183,7 @@
         element.dataset.index = String(index);
         element.textContent = kind === "article" ? item.title : item.text;
         group.appendChild(element);
-        options.push({ element: element, kind: kind, text: item.text, url: item.url });
+        options.push({ element: element, kind: kind, text: item.text, url: articleUrl(item) });
       }
       listbox.appendChild(group);
     }

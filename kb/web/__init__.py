@@ -8,7 +8,19 @@ from flask import Flask, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter
 
-from kb.web import admin, api, auth, contact, editor, errors, public, services
+from kb.web import (
+    admin,
+    api,
+    auth,
+    contact,
+    cors,
+    editor,
+    errors,
+    origins,
+    public,
+    services,
+    widget,
+)
 from kb.web.contacts_admin import bp as contacts_admin_bp
 from kb.web.dashboard import bp as dashboard_bp
 from kb.web.gaps import bp as gaps_bp
@@ -40,6 +52,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def init_app(app: Flask) -> None:
+    origins.init_app(app)  # first: a malformed KB_WIDGET_ORIGINS stops start-up
     app.url_map.converters["lang"] = language_converter(app.config["LANGUAGES"])
     services.init_app(app)
     for blueprint in (public.bp, contact.bp, api.bp, auth.bp, admin.bp, editor.bp):
@@ -48,11 +61,13 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(gaps_bp)
+    widget.init_app(app, CONTENT_SECURITY_POLICY)  # the help widget's script and panel
     errors.init_app(app)
     app.context_processor(template_context)
     app.add_template_global(article_html)
     app.before_request(refuse_cross_site_writes)
     app.after_request(add_security_headers)
+    cors.init_app(app)
     if app.config["PROXY_COUNT"]:
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
@@ -102,5 +117,8 @@ def add_security_headers(response):
             response.headers["Content-Security-Policy"] = "; ".join([policy, *missing])
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    if "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]:
+        # For browsers without frame-ancestors. It has no allow list, so it is left out of the
+        # widget's panel pages, which KB_WIDGET_ORIGINS may frame (kb/web/widget.py).
+        response.headers.setdefault("X-Frame-Options", "DENY")
     return response

@@ -1,4 +1,8 @@
-"""The deflection flow: answers first, then the contact form, then a reference number."""
+"""The deflection flow: answers first, then the contact form, then a reference number.
+
+The help widget's panel serves these same views under /<lang>/widget/contact (kb/web/widget.py),
+so redirects name their endpoint relative to the blueprint (".sent"), never "contact.sent".
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from kb import insights
 from kb.contact import FIELD_LIMITS, new_reference, submit_contact
 from kb.errors import ContactError, SearchUnavailable
 from kb.extensions import limiter
+from kb.web.channel import request_channel
 from kb.web.errors import handle_http_error
 from kb.web.forms import ContactForm, EffortForm, SolvedForm
 from kb.web.services import library, search_engine
@@ -56,7 +61,7 @@ def submit(lang: str):
     if form.website.data:
         # A bot filled the honeypot: same success page, nothing stored.
         session["contact_reference"] = new_reference()
-        return redirect(url_for("contact.sent", lang=lang))
+        return redirect(url_for(".sent", lang=lang))
     try:
         receipt = submit_contact(
             visit_id=visit_id(),
@@ -72,14 +77,14 @@ def submit(lang: str):
         return render_contact(lang, question, [], form, show_form=True, error=error), 503
     session.pop("flow_id", None)
     session["contact_reference"] = receipt.reference
-    return redirect(url_for("contact.sent", lang=lang))
+    return redirect(url_for(".sent", lang=lang))
 
 
 @bp.get("/<lang:lang>/contact/sent")
 def sent(lang: str):
     reference = session.get("contact_reference")
     if not reference:
-        return redirect(url_for("contact.start", lang=lang))
+        return redirect(url_for(".start", lang=lang))
     return render_template("contact/sent.html", reference=reference)
 
 
@@ -87,15 +92,15 @@ def sent(lang: str):
 def solved(lang: str):
     form = SolvedForm()
     if not form.validate_on_submit():
-        return redirect(url_for("contact.start", lang=lang))
-    flow = insights.open_contact_flow(session.get("flow_id"), visit_id())
+        return redirect(url_for(".start", lang=lang))
+    flow = insights.open_contact_flow(session.get("flow_id"), visit_id(), channel=request_channel())
     if flow is not None and form.question.data:
         suggest_answers(lang, form.question.data.strip(), flow)  # records the question once
     flow_id = session.pop("flow_id", None)
     if insights.resolve_contact_flow(flow_id, visit_id(), form.article.data):
         session["resolved_flow_id"] = flow_id  # the effort survey scores this flow
     slug = form.article.data.rsplit("/", 1)[-1]
-    return redirect(url_for("contact.resolved", lang=lang, article=slug))
+    return redirect(url_for(".resolved", lang=lang, article=slug))
 
 
 @bp.get("/<lang:lang>/contact/resolved")
@@ -111,10 +116,12 @@ def effort(lang: str):
     form = EffortForm()
     slug = request.form.get("article", "")[:200]
     if not form.validate_on_submit():
-        return redirect(url_for("contact.resolved", lang=lang, article=slug))
+        return redirect(url_for(".resolved", lang=lang, article=slug))
     flow_id = session.pop("resolved_flow_id", None)
-    insights.record_effort_score(visit_id(), flow_id, int(form.score.data))
-    return redirect(url_for("contact.resolved", lang=lang, article=slug, effort="thanks"))
+    insights.record_effort_score(
+        visit_id(), flow_id, int(form.score.data), channel=request_channel()
+    )
+    return redirect(url_for(".resolved", lang=lang, article=slug, effort="thanks"))
 
 
 @bp.errorhandler(CSRFError)
@@ -122,7 +129,7 @@ def effort(lang: str):
 def keep_the_message(error):
     """An expired session or a rate limit must not throw away what the customer wrote."""
     lang = (request.view_args or {}).get("lang", current_app.config["DEFAULT_LANG"])
-    if request.endpoint != "contact.submit":
+    if current_app.view_functions.get(request.endpoint) is not submit:
         return handle_http_error(error)  # nothing to keep: 400/429, never a silent redirect
     if isinstance(error, CSRFError):
         message = _("Your session expired. Your message is still here: please send it again.")
@@ -137,10 +144,11 @@ def keep_the_message(error):
 
 def current_flow(lang: str) -> insights.ContactFlowState:
     """The visit's open contact flow, or a new one (opening this page starts a flow)."""
-    flow = insights.open_contact_flow(session.get("flow_id"), visit_id())
+    channel = request_channel()
+    flow = insights.open_contact_flow(session.get("flow_id"), visit_id(), channel=channel)
     if flow is None or flow.lang != lang:
-        session["flow_id"] = insights.start_contact_flow(visit_id(), lang)
-        flow = insights.open_contact_flow(session["flow_id"], visit_id())
+        session["flow_id"] = insights.start_contact_flow(visit_id(), lang, channel=channel)
+        flow = insights.open_contact_flow(session["flow_id"], visit_id(), channel=channel)
     return flow
 
 
@@ -153,7 +161,9 @@ def suggest_answers(lang: str, question: str, flow: insights.ContactFlowState) -
     except SearchUnavailable:
         return []
     keys = [hit.key for hit in results.hits]
-    insights.record_flow_question(flow.id, visit_id(), question, results.total, keys)
+    insights.record_flow_question(
+        flow.id, visit_id(), question, results.total, keys, channel=request_channel()
+    )
     answers = library()
     return [
         (hit, article)

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from kb.insights import charts
+from kb.insights.channels import CHANNELS
 from kb.insights.dashboard import (
     DEFAULT_DAYS,
     MAX_DAYS,
@@ -28,7 +29,13 @@ from kb.insights.dashboard import (
     table_rows,
 )
 from kb.insights.events import EFFORT_SCORES
-from kb.insights.metrics import BUCKETS, Headline, effort_scores, trend
+from kb.insights.metrics import (
+    BUCKETS,
+    MIN_HOST_PAGE_FLOWS,
+    Headline,
+    effort_scores,
+    trend,
+)
 from kb.insights.models import utcnow
 from kb.web.admin import protect, requires
 from kb.web.i18n import LANGUAGE_NAMES, current_language
@@ -194,6 +201,14 @@ COLUMN_LABELS = {
     "contacts_after_reading": _l("Contacts after reading"),
     "score": _l("Score"),
     "answers": _l("Answers"),
+    "channel": _l("Channel"),
+    "host_origin": _l("Site"),
+    "host_path": _l("Page"),
+}
+CHANNEL_NAMES = {
+    "site": _l("Help center"),
+    "widget": _l("Widget"),
+    "api": _l("API"),
 }
 
 
@@ -204,6 +219,7 @@ class Filters:
     lang: str | None
     category: str | None
     bucket: str
+    channel: str | None = None
 
     def args(self) -> dict[str, str]:
         """The query string that selects these filters (for links, charts and exports)."""
@@ -213,6 +229,7 @@ class Filters:
             "lang": self.lang or "",
             "category": self.category or "",
             "bucket": self.bucket,
+            "channel": self.channel or "",
         }
 
 
@@ -233,6 +250,9 @@ def index():
         languages=language_choices(),
         categories=category_choices(),
         buckets=bucket_choices(),
+        channels=channel_choices(),
+        channel_names=CHANNEL_NAMES,
+        min_host_page_flows=MIN_HOST_PAGE_FLOWS,
         article_link=article_link,
         edit_title=edit_title,
         category_name=category_name,
@@ -269,7 +289,13 @@ def export(table: str):
     rows = table_rows(dashboard, table, title=lambda key: article_link(key)[0])
     if table == "headline":
         rows = [(str(FIGURES[name].label), *rest) for name, *rest in rows]
+    if table == "channels":
+        rows = [
+            (str(CHANNEL_NAMES[channel]), str(FIGURES[name].label), *rest)
+            for channel, name, *rest in rows
+        ]
     scope = f"-{filters.lang}" if filters.lang else ""
+    scope += f"-{filters.channel}" if filters.channel else ""
     name = f"kb-{table}-{filters.first:%Y%m%d}-{filters.last:%Y%m%d}{scope}.csv"
     response = Response(csv_document(header, rows), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
@@ -310,9 +336,16 @@ def read_filters() -> tuple[Filters, list[str]]:
     if bucket not in BUCKETS:
         errors.append(_("Show trends by day or by week."))
         bucket = "day"
+    channel = request.args.get("channel", "") or None
+    if channel is not None and channel not in CHANNELS:
+        errors.append(_("Choose one of the channels offered."))
+        channel = None
     if errors:
         first, last = min(first, last), max(first, last)
-    return Filters(first=first, last=last, lang=lang, category=category, bucket=bucket), errors
+    filters = Filters(
+        first=first, last=last, lang=lang, category=category, bucket=bucket, channel=channel
+    )
+    return filters, errors
 
 
 def read_date(name: str, default: dt.date, message: str, errors: list[str]) -> dt.date:
@@ -333,6 +366,7 @@ def load(filters: Filters) -> Dashboard:
         filters.bucket,
         article_categories(),
         filters.category,
+        channel=filters.channel,
     )
 
 
@@ -347,13 +381,13 @@ def render_chart(name: str, filters: Filters) -> bytes:
     period = period_of_days(filters.first, filters.last)
     scope = (filters.lang, filters.category, article_categories())
     if name == "effort":
-        summary = effort_scores(period, *scope)
+        summary = effort_scores(period, *scope, channel=filters.channel)
         return charts.bar_chart(
             _("Customer effort scores (1 very difficult, 7 very easy)"),
             [str(score) for score in EFFORT_SCORES],
             [(_("Answers"), summary.distribution)],
         )
-    buckets = trend(period, filters.bucket, *scope)
+    buckets = trend(period, filters.bucket, *scope, channel=filters.channel)
     x_labels = [bucket.period.start.strftime(DATE_FORMAT) for bucket in buckets]
     if name == "flows":
         return charts.line_chart(
@@ -398,6 +432,10 @@ def category_choices() -> list[tuple[str, str]]:
     languages = current_app.config["LANGUAGES"]
     found = sorted({c for lang in languages for c in library().categories(lang)})
     return [("", _("All topics"))] + [(c, category_name(c)) for c in found]
+
+
+def channel_choices() -> list[tuple[str, str]]:
+    return [("", _("All channels"))] + [(name, str(CHANNEL_NAMES[name])) for name in CHANNELS]
 
 
 def bucket_choices() -> list[tuple[str, str]]:

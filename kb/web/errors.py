@@ -20,13 +20,16 @@ def init_app(app: Flask) -> None:
 
 
 def handle_http_error(error: HTTPException):
+    # The error's own headers (Allow on a 405, Retry-After...) but not its Content-Type.
+    headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
     if request.path.startswith("/api/"):
+        # The API error format (documented in kb/web/openapi.py): code is the HTTP status.
         body = {"error": {"code": error.code, "message": error.description or error.name}}
-        return jsonify(body), error.code
+        return jsonify(body), error.code, headers
     g.lang = language_of_path()
     with force_locale(g.lang):
         page = render_template("errors/error.html", error=error)
-    return page, error.code
+    return page, error.code, headers
 
 
 def handle_unexpected_error(error: Exception):

@@ -19,6 +19,7 @@ from flask import (
 from kb import insights
 from kb.errors import SearchUnavailable
 from kb.extensions import limiter
+from kb.web.channel import request_channel
 from kb.web.forms import FeedbackCommentForm, FeedbackForm
 from kb.web.i18n import preferred_language
 from kb.web.services import library, search_engine
@@ -48,16 +49,7 @@ def healthz():
 @bp.get("/<lang:lang>/")
 def home(lang: str):
     articles = library()
-    popular = [
-        article
-        for key in insights.popular_article_keys(lang, POPULAR_COUNT)
-        if (article := articles.get(*key.split("/", 1)))
-    ]
-    if len(popular) < POPULAR_COUNT:
-        recent = sorted(
-            articles.published(lang), key=lambda a: a.updated or dt.date.min, reverse=True
-        )
-        popular += [a for a in recent if a not in popular][: POPULAR_COUNT - len(popular)]
+    popular = popular_articles(lang, POPULAR_COUNT)
     categories = [
         (
             category,
@@ -67,6 +59,22 @@ def home(lang: str):
         for category in articles.categories(lang)
     ]
     return render_template("public/home.html", popular=popular, categories=categories)
+
+
+def popular_articles(lang: str, count: int) -> list:
+    """The most read articles of the last 30 days, topped up with the most recently updated."""
+    articles = library()
+    popular = [
+        article
+        for key in insights.popular_article_keys(lang, count)
+        if (article := articles.get(*key.split("/", 1)))
+    ]
+    if len(popular) < count:
+        recent = sorted(
+            articles.published(lang), key=lambda a: a.updated or dt.date.min, reverse=True
+        )
+        popular += [a for a in recent if a not in popular][: count - len(popular)]
+    return popular
 
 
 @bp.get("/<lang:lang>/search")
@@ -84,7 +92,13 @@ def search(lang: str):
             unavailable = True
         else:
             search_id = insights.record_search(
-                visit_id(), lang, query, results.total, [hit.key for hit in results.hits], "search"
+                visit_id(),
+                lang,
+                query,
+                results.total,
+                [hit.key for hit in results.hits],
+                "search",
+                channel=request_channel(),
             )
     articles = library()
     categories = [(c, articles.category_name(c, lang)) for c in articles.categories(lang)]
@@ -120,7 +134,9 @@ def article(lang: str, slug: str):
         abort(404)
     search_id = request.args.get("search", type=int)
     position = request.args.get("pos", type=int)
-    insights.record_article_view(visit_id(), found.key, search_id, position)
+    insights.record_article_view(
+        visit_id(), found.key, search_id, position, channel=request_channel()
+    )
     translations = library().translations(slug)
     g.alternate_urls = {
         other: url_for("public.article", lang=other, slug=slug)
@@ -152,7 +168,9 @@ def feedback(lang: str, slug: str):
     if not form.validate_on_submit():
         abort(400)
     helpful = form.helpful.data == "yes"
-    session["feedback_id"] = insights.record_feedback(visit_id(), found.key, helpful)
+    session["feedback_id"] = insights.record_feedback(
+        visit_id(), found.key, helpful, channel=request_channel()
+    )
     state = "thanks" if helpful else "missing"
     return redirect(url_for("public.article", lang=lang, slug=slug, feedback=state) + "#feedback")
 

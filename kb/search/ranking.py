@@ -1,0 +1,237 @@
+"""BM25F scoring of one index generation with NumPy, from Whoosh's postings.
+
+Whoosh answers a query by walking a tree of matchers in pure Python, posting by posting: with
+five fields, synonyms, typo alternatives and the "all terms" bonus a customer's question
+becomes dozens of matchers, and at 10,000 articles a query took 30-90 ms. Everything BM25F
+needs per (field, term, document) is fixed for an index generation, so each posting list is
+read once, turned into an array of BM25 scores and kept (bounded LRU); a query is then a few
+vectorised additions over arrays of one score per document. The scores are Whoosh's own
+(`whoosh.scoring.BM25F`: the same IDF, average field length and byte-quantised field
+lengths), so the ranking is the one the Whoosh query gave (tests/test_search_ranking.py).
+
+Relies on Whoosh 2.7.4's segment readers (`leaf_readers`) and its postings matcher; Whoosh
+is pinned and no longer released.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+
+import numpy as np
+
+from kb.search.text import is_arabic
+
+# Postings kept in memory per worker (one int32 id and one float32 score each): about
+# 8 bytes a posting, so 3,000,000 postings are ~24 MB, the common words of a 10,000-article
+# help center in two languages.
+MAX_CACHED_POSTINGS = 3_000_000
+# Documents whose word pairs are kept (about 7 KB each).
+MAX_CACHED_PAIRS = 2000
+# Cached (field, term) entries, most of them empty (words a field does not hold).
+MAX_CACHED_TERMS = 200_000
+
+
+class Ranker:
+    """Per-document BM25F scores for one Whoosh searcher (one index generation).
+
+    Thread-safe: the caches are filled under a lock; the arrays are never changed after
+    they are cached.
+    """
+
+    def __init__(self, searcher, field_boosts: dict[str, float], b: float, k1: float):
+        self.searcher = searcher
+        self.field_boosts = field_boosts
+        self.b = b
+        self.k1 = k1
+        reader = searcher.reader()
+        self.size = reader.doc_count_all()
+        self._leaves = list(reader.leaf_readers())
+        self._lock = threading.Lock()
+        self._lengths: dict[str, np.ndarray] = {}
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self._pairs: dict[int, frozenset[str]] = {}
+        self._vocabularies: dict[str, tuple[frozenset[str], dict[bool, str]]] = {}
+        self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cached_postings = 0
+        # Documents not deleted (an update deletes the old version and adds a new one).
+        self.live = np.ones(self.size, dtype=bool)
+        if reader.has_deletions():
+            self.live[:] = False
+            self.live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
+
+    def term_scores(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Document numbers containing ``term`` in ``field`` and their BM25 scores."""
+        key = (field, term)
+        with self._lock:
+            cached = self._postings.get(key)
+            if cached is not None:
+                self._postings.move_to_end(key)
+                return cached
+        ids, frequencies = self._read_postings(field, term)
+        if len(ids):
+            lengths = self._field_lengths(field)[ids]
+            average = self.searcher.avg_field_length(field) or 1.0
+            idf = self.searcher.idf(field, term)
+            norm = self.k1 * ((1.0 - self.b) + self.b * lengths / average)
+            scores = (idf * (frequencies * (self.k1 + 1.0)) / (frequencies + norm)).astype(
+                np.float32
+            )
+        else:
+            scores = np.zeros(0, dtype=np.float32)
+        with self._lock:
+            self._postings[key] = (ids, scores)
+            self._cached_postings += len(ids)
+            while len(self._postings) > 1 and (
+                self._cached_postings > MAX_CACHED_POSTINGS
+                or len(self._postings) > MAX_CACHED_TERMS
+            ):
+                _, (old_ids, _) = self._postings.popitem(last=False)
+                self._cached_postings -= len(old_ids)
+        return ids, scores
+
+    def scores_at(self, field: str, term: str, documents: np.ndarray) -> np.ndarray:
+        """BM25 scores of ``term`` in ``field`` for ``documents`` (0 where it is absent)."""
+        ids, scores = self.term_scores(field, term)
+        found = np.zeros(len(documents), dtype=np.float32)
+        if len(ids):
+            places = np.minimum(np.searchsorted(ids, documents), len(ids) - 1)
+            present = ids[places] == documents
+            found[present] = scores[places[present]]
+        return found
+
+    def pairs(self, docnum: int) -> frozenset[str]:
+        """The adjacent word pairs stored for a document (`kb.search.index.adjacent_pairs`)."""
+        with self._lock:
+            cached = self._pairs.get(docnum)
+        if cached is None:
+            for leaf, offset in reversed(self._leaves):
+                if docnum >= offset:
+                    column = leaf.column_reader("pairs") if leaf.has_column("pairs") else None
+                    value = column[docnum - offset] if column is not None else b""
+                    break
+            cached = frozenset(value.decode("utf-8").split()) if value else frozenset()
+            with self._lock:
+                if len(self._pairs) >= MAX_CACHED_PAIRS:
+                    self._pairs.clear()
+                self._pairs[docnum] = cached
+        return cached
+
+    def document_frequency(self, field: str, term: str) -> int:
+        """How many documents hold ``term`` in ``field`` (deleted ones included, as Whoosh)."""
+        return len(self.term_scores(field, term)[0])
+
+    def near_terms(self, field: str, word: str) -> list[str]:
+        """Terms of ``field`` one edit from ``word`` (a letter deleted, inserted, replaced, or
+        two neighbours swapped), never changing its first letter, most frequent first.
+
+        Whoosh's `terms_within` walks the whole term dictionary with a Levenshtein automaton
+        in Python (~15 ms at 1,000 articles); generating the few hundred spellings one edit
+        away and looking each up in the field's vocabulary costs well under a millisecond.
+        """
+        vocabulary, letters = self._vocabulary(field)
+        alphabet = letters[is_arabic(word)]
+        candidates = {edit for edit in _one_edit(word, alphabet) if edit in vocabulary}
+        candidates.discard(word)
+        reader = self.searcher.reader()
+        return sorted(candidates, key=lambda c: (-reader.doc_frequency(field, c), c))
+
+    def _vocabulary(self, field: str) -> tuple[frozenset[str], dict[bool, str]]:
+        """Every term of ``field``, and the letters they use (Latin or other, Arabic)."""
+        with self._lock:
+            cached = self._vocabularies.get(field)
+        if cached is None:
+            vocabulary = frozenset(self.searcher.reader().field_terms(field))
+            used = set().union(*vocabulary) if vocabulary else set()
+            letters = {
+                True: "".join(sorted(c for c in used if is_arabic(c))),
+                False: "".join(sorted(c for c in used if not is_arabic(c))),
+            }
+            cached = (vocabulary, letters)
+            with self._lock:
+                self._vocabularies[field] = cached
+        return cached
+
+    def clause(self, forms: Iterable[tuple[str, float]]) -> np.ndarray:
+        """Dense scores of an OR of terms over every searched field, each term weighted."""
+        total = np.zeros(self.size, dtype=np.float32)
+        for term, weight in forms:
+            for field, boost in self.field_boosts.items():
+                ids, scores = self.term_scores(field, term)
+                if len(ids):
+                    # A term occurs once per document in a posting list: no repeated ids.
+                    total[ids] += scores * np.float32(boost * weight)
+        return total
+
+    def mask(self, field: str, value: str) -> np.ndarray:
+        """Documents whose ID field ``field`` is ``value`` (e.g. lang "ar")."""
+        key = (field, value)
+        with self._lock:
+            cached = self._masks.get(key)
+        if cached is None:
+            ids, _ = self._read_postings(field, value)
+            cached = np.zeros(self.size, dtype=bool)
+            cached[ids] = True
+            cached &= self.live
+            with self._lock:
+                self._masks[key] = cached
+        return cached
+
+    def _field_lengths(self, field: str) -> np.ndarray:
+        with self._lock:
+            lengths = self._lengths.get(field)
+        if lengths is None:
+            lengths = np.zeros(self.size, dtype=np.float32)
+            for leaf, offset in self._leaves:
+                for docnum in range(leaf.doc_count_all()):
+                    lengths[offset + docnum] = leaf.doc_field_length(docnum, field) or 0
+            with self._lock:
+                self._lengths[field] = lengths
+        return lengths
+
+    def _read_postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """All postings of a term across segments: global document numbers and frequencies."""
+        ids: list[int] = []
+        weights: list[float] = []
+        for leaf, offset in self._leaves:
+            if (field, term) not in leaf:
+                continue
+            matcher = leaf.postings(field, term)
+            # A segment with deletions wraps its postings in a filter; deleted documents are
+            # masked out with `live` instead.
+            while not hasattr(matcher, "_read_ids") and hasattr(matcher, "child"):
+                matcher = matcher.child
+            start = len(ids)
+            if hasattr(matcher, "_read_ids"):
+                # Block by block (Whoosh 2.7.4's W3LeafMatcher): one call per block of up to
+                # 128 postings instead of three method calls per posting.
+                while matcher.is_active():
+                    matcher._read_ids()
+                    matcher._read_weights()
+                    ids.extend(matcher._ids)
+                    weights.extend(matcher._weights)
+                    matcher._next_block()
+            else:  # any other matcher, through the public interface
+                while matcher.is_active():
+                    ids.append(matcher.id())
+                    weights.append(matcher.weight())
+                    matcher.next()
+            if offset:
+                for position in range(start, len(ids)):
+                    ids[position] += offset
+        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32)
+
+
+def _one_edit(word: str, alphabet: str):
+    """Every string one edit from ``word`` that keeps its first letter."""
+    for n in range(1, len(word) + 1):
+        head, tail = word[:n], word[n:]
+        for letter in alphabet:
+            yield head + letter + tail  # insertion
+            if tail:
+                yield head + letter + tail[1:]  # replacement
+        if tail:
+            yield head + tail[1:]  # deletion
+        if len(tail) > 1:
+            yield head + tail[1] + tail[0] + tail[2:]  # swap
