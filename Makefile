@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT := $(or $(KB_PORT),8000)
 
-.PHONY: run test check index lint format translations extract-messages clean
+
+.PHONY: run test test-postgres check index lint format translations extract-messages clean
 
 run: $(VENV)/.runtime instance/config.py translations
 	$(FLASK) db upgrade
@@ -19,6 +20,10 @@ test: $(VENV)/.dev instance/config.py translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The same tests with every database on PostgreSQL (KB_TEST_DATABASE_URL names the server).
+test-postgres: $(VENV)/.dev instance/config.py translations
+	KB_TEST_DATABASE=postgresql KB_TEST_DATABASE_URL=$${KB_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest $(PYTEST_ARGS)
 
 check: $(VENV)/.runtime instance/config.py
 	$(FLASK) kb check

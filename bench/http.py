@@ -552,12 +552,12 @@ def prepare_instance(workdir: Path, articles_dir: Path) -> tuple[dict[str, str],
     )
     timings = {
         "db_upgrade_s": flask(env, "db", "upgrade"),
-        "index_build_s": flask(env, "kb", "index", timeout=1800),
+        "index_build_s": flask(env, "kb", "index"),
     }
     return env, timings
 
 
-def flask(env: dict[str, str], *args: str, timeout: float = 300) -> float:
+def flask(env: dict[str, str], *args: str, timeout: float = 1800) -> float:
     """Run one `flask --app wsgi` command; its wall time in seconds."""
     began = time.monotonic()
     done = subprocess.run(
@@ -570,6 +570,8 @@ def flask(env: dict[str, str], *args: str, timeout: float = 300) -> float:
     )
     if done.returncode != 0:
         raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    if args[-1] == "--if-changed" and "up to date" not in done.stdout:
+        print("note: `flask kb index --if-changed` rebuilt the index; the prelude time has it")
     return round(time.monotonic() - began, 3)
 
 

@@ -213,7 +213,10 @@ def simulate_command(
     )
     for problem in problems:
         click.echo(f"skipped: {problem}", err=True)
-    length, label = (visits, "Simulating visits") if events is None else (events, "Simulating events")
+    if events is None:
+        length, label = visits, "Simulating visits"
+    else:
+        length, label = events, "Simulating events"
     with click.progressbar(length=length, label=label) as bar:
         try:
             report = simulate.simulate(

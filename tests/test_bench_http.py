@@ -81,7 +81,7 @@ def test_every_search_and_suggestion_of_a_run_is_a_different_query():
     sent = [searches.next() for _ in range(300)]
     word_sets = {(lang, frozenset(normalize_query(text).split())) for text, lang in sent}
     assert len(word_sets) == len(sent)
-    assert sent[:3] == [(t, lang) for t, lang in sent[:3] if (t, lang) in base]  # file first
+    assert set(sent[:3]) == set(base)  # the query file first, then variants
 
     prefixes = bench.PrefixStream(bench.QueryStream(base, seed=2), seed=3)
     typed = [prefixes.next() for _ in range(100)]

@@ -104,7 +104,7 @@ def test_simulated_visits_are_written_in_the_order_they_happened(app):
         starts = db.session.scalars(sa.select(ContactFlow.started_at).order_by(ContactFlow.id))
         starts = list(starts)
         # A visit lasts minutes: flows are in time order up to the overlap of nearby visits.
-        assert all(b - a > -dt.timedelta(hours=1) for a, b in zip(starts, starts[1:]))
+        assert all(b - a > -dt.timedelta(hours=1) for a, b in zip(starts, starts[1:], strict=False))
         assert starts[-1] - starts[0] > dt.timedelta(days=8)
 
 

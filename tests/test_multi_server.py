@@ -18,7 +18,9 @@ import pytest
 
 from kb import create_app
 from kb.accounts import create_user, find_user
+from kb.content import load_articles
 from kb.extensions import db
+from kb.search import build_index
 from kb.search.index import index_path
 
 from .conftest import (
@@ -117,7 +119,7 @@ def make_server(tmp_path, git_env, origin):
         server = Server(create_app(config), articles, index)
         with server.app.app_context():
             db.create_all()
-        assert "Rebuilt the whole index (there was no index)" in server.sync()
+        assert "Rebuilt the whole index (there was no index in v" in server.sync()
         servers.append(server)
         return server
 
@@ -238,6 +240,16 @@ def test_a_sync_without_changes_does_nothing_and_says_so(make_server):
     # A full `flask kb index` records what it indexed too: the next sync has nothing to do.
     result = b.app.test_cli_runner().invoke(args=["kb", "index"])
     assert result.exit_code == 0, result.output
+    assert "nothing to do" in b.sync()
+
+
+def test_a_sync_rebuilds_when_its_record_cannot_be_trusted(make_server):
+    b = make_server("b")
+    (index_path(b.index) / "sync-manifest.json").write_text("{not json", encoding="utf-8")
+    assert "(no earlier sync recorded beside this index)" in b.sync()
+    articles, _ = load_articles(b.articles)
+    build_index(b.index, [article for article in articles if article.published])
+    assert "(the index was rebuilt by other means since the last sync)" in b.sync()
     assert "nothing to do" in b.sync()
 
 

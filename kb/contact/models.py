@@ -14,14 +14,12 @@ from kb.insights.models import utcnow
 class ContactRequest(db.Model):
     __tablename__ = "contact_request"
     # "Was there a contact in this visit within 30 minutes?": migration 0005.
-    __table_args__ = (
-        Index("ix_contact_request_visit_id_created_at", "visit_id", "created_at"),
-    )
+    __table_args__ = (Index("ix_contact_request_visit_id_created_at", "visit_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # What the customer quotes to support; random so it reveals nothing about volume.
     reference: Mapped[str] = mapped_column(String(16), unique=True)
-    visit_id: Mapped[str] = mapped_column(String(32), index=True)
+    visit_id: Mapped[str] = mapped_column(String(32))
     flow_id: Mapped[int | None] = mapped_column(ForeignKey("contact_flow.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     lang: Mapped[str] = mapped_column(String(8))

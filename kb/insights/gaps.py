@@ -166,7 +166,7 @@ def _filters(period: Period, lang: str | None) -> list:
 
 
 def _groups(period: Period, lang: str | None) -> dict[tuple[str, str], _Group]:
-    flags = _search_flags()
+    flags = _search_flags(period)
     rows = db.session.execute(
         select(
             SearchEvent.lang,

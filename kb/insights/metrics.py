@@ -44,7 +44,8 @@ from dataclasses import dataclass, replace
 from sqlalchemy import DateTime, Float, and_, case, cast, func, null, or_, select, union
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import ColumnElement, expression
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement, Select, expression
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from kb.contact.models import ContactRequest
@@ -363,7 +364,7 @@ def top_failed_searches(
     Ties: more searches first, then alphabetical, so the order is stable.
     """
     scope = _Scope.of(period, lang, category, article_categories, channel)
-    flags = _search_flags()
+    flags = _search_flags(scope.period)
     failed = func.sum(flags.failed)
     searches = func.count()
     rows = db.session.execute(
@@ -789,16 +790,24 @@ class _SearchFlags:
     clicked: ColumnElement
 
 
-def _search_flags() -> _SearchFlags:
-    """0/1 expressions per SearchEvent row, to be summed."""
-    contact_followed = (
-        select(ContactRequest.id)
-        .where(
-            ContactRequest.visit_id == SearchEvent.visit_id,
-            _within_window(SearchEvent.created_at, ContactRequest.created_at),
+def _search_flags(period: Period | None = None) -> _SearchFlags:
+    """0/1 expressions per SearchEvent row, to be summed.
+
+    Given the ``period`` the summed searches come from, "failed" is a search's membership in
+    :func:`_failed_search_ids` (one set per statement); without it, an ``EXISTS`` per search,
+    for callers that read few searches.
+    """
+    if period is None:
+        contact_followed = (
+            select(ContactRequest.id)
+            .where(
+                ContactRequest.visit_id == SearchEvent.visit_id,
+                _within_window(SearchEvent.created_at, ContactRequest.created_at),
+            )
+            .exists()
         )
-        .exists()
-    )
+    else:
+        contact_followed = SearchEvent.id.in_(_failed_search_ids(period))
     opened = select(ArticleView.id).where(ArticleView.search_id == SearchEvent.id).exists()
     has_results = SearchEvent.result_count > 0
     return _SearchFlags(
@@ -806,6 +815,31 @@ def _search_flags() -> _SearchFlags:
         zero_results=case((SearchEvent.result_count == 0, 1), else_=0),
         with_results=case((has_results, 1), else_=0),
         clicked=case((and_(has_results, opened), 1), else_=0),
+    )
+
+
+def _failed_search_ids(period: Period) -> Select:
+    """The ids of failed searches: a superset of the failed ones among ``period``'s searches.
+
+    Driven from the contact requests, which are far fewer than searches: each request that
+    can follow a search of the period (made from its start to ATTRIBUTION_WINDOW after its
+    end) finds its visit's searches of the window before it on the (visit_id, created_at)
+    index. Exact for every search of the period; callers filter the searches themselves.
+    """
+    searched = aliased(SearchEvent)  # not correlated with the searches being summed
+    return (
+        select(searched.id)
+        .join(
+            ContactRequest,
+            and_(
+                ContactRequest.visit_id == searched.visit_id,
+                _within_window(searched.created_at, ContactRequest.created_at),
+            ),
+        )
+        .where(
+            ContactRequest.created_at >= period.start,
+            ContactRequest.created_at <= period.end + ATTRIBUTION_WINDOW,
+        )
     )
 
 
@@ -821,7 +855,7 @@ def _search_filters(scope: _Scope) -> list[ColumnElement]:
 
 
 def _search_counts(scope: _Scope, bucket: str | None) -> dict:
-    flags = _search_flags()
+    flags = _search_flags(scope.period)
     rows = _grouped(
         SearchEvent.created_at,
         bucket,

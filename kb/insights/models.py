@@ -32,16 +32,26 @@ class SearchEvent(ChannelColumns, db.Model):
     __tablename__ = "search_event"
     # Composite indexes for the dashboard queries: migrations 0005 and 0006.
     __table_args__ = (
-        Index("ix_search_event_lang_created_at", "lang", "created_at"),
+        # Covers the period's counts (see kb.insights.metrics) without reading the table.
+        Index(
+            "ix_search_event_created_at_lang",
+            "created_at",
+            "lang",
+            "result_count",
+            "visit_id",
+            "id",
+        ),
+        Index("ix_search_event_visit_id_created_at", "visit_id", "created_at"),
+        Index("ix_search_event_normalized_query_created_at", "normalized_query", "created_at"),
         Index("ix_search_event_channel_created_at", "channel", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    visit_id: Mapped[str] = mapped_column(String(32), index=True)
+    visit_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     lang: Mapped[str] = mapped_column(String(8))
     query: Mapped[str] = mapped_column(String(300))
-    normalized_query: Mapped[str] = mapped_column(String(300), index=True)
+    normalized_query: Mapped[str] = mapped_column(String(300))
     result_count: Mapped[int]
     shown_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
     # "search" page, "contact" flow or "api".
@@ -51,7 +61,11 @@ class SearchEvent(ChannelColumns, db.Model):
 
 class ArticleView(ChannelColumns, db.Model):
     __tablename__ = "article_view"
-    __table_args__ = (Index("ix_article_view_channel_created_at", "channel", "created_at"),)
+    __table_args__ = (
+        # Covers views per article and visits per period: migration 0005.
+        Index("ix_article_view_created_at_article_key", "created_at", "article_key", "visit_id"),
+        Index("ix_article_view_channel_created_at", "channel", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[str] = mapped_column(String(32), index=True)
@@ -82,7 +96,8 @@ class ContactFlow(ChannelColumns, db.Model):
 
     __tablename__ = "contact_flow"
     __table_args__ = (
-        Index("ix_contact_flow_lang_started_at", "lang", "started_at"),
+        # Covers the flow counts of a period: migration 0005.
+        Index("ix_contact_flow_started_at_lang", "started_at", "lang", "outcome", "updated_at"),
         Index("ix_contact_flow_channel_started_at", "channel", "started_at"),
     )
 

@@ -49,10 +49,10 @@ MANIFEST_FORMAT = 1
 # In INDEX_DIR itself, so that it also serialises a rebuild into a new schema directory.
 LOCK_FILE = ".sync.lock"
 LOCK_TIMEOUT = 300.0
-# Each incremental update is one index commit; past this many changed articles (and this
-# share of the directory) one full rebuild is faster, e.g. after a large merge.
-REBUILD_MIN_CHANGES = 200
-REBUILD_SHARE = 0.25
+# Each incremental update is one index commit (~0.1 s); past this many changed articles (and
+# this share of the directory) one full rebuild is about as fast, e.g. after a large merge.
+REBUILD_MIN_CHANGES = 50
+REBUILD_SHARE = 0.05
 
 # progress(label, length) -> a context manager whose value has ``update(n)`` (click.progressbar).
 Progress = Callable[[str, int], AbstractContextManager]
@@ -245,7 +245,7 @@ def _rebuild_reason(
 ) -> str | None:
     """Why the last sync's manifest cannot be the base of an incremental update (or None)."""
     if not search.index_exists(index_dir):
-        return "there was no index"
+        return f"there was no index in {index_path(index_dir).name}/"
     if not cache_dir(index_dir).is_dir():
         return "there was no HTML cache for this renderer"
     if manifest is None:
@@ -332,6 +332,12 @@ def _read_manifest(index_dir: Path) -> dict | None:
         and manifest.get("format") == MANIFEST_FORMAT
         and isinstance(manifest.get("fingerprint"), str)
         and isinstance(manifest.get("files"), dict)
+        and all(
+            isinstance(entry, dict)
+            and isinstance(entry.get("sha256"), str)
+            and isinstance(entry.get("key"), str | None)
+            for entry in manifest["files"].values()
+        )
     )
     return manifest if valid else None
 
