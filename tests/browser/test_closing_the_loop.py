@@ -171,7 +171,8 @@ def test_a_content_gap_is_fixed_in_the_editor_and_shows_on_the_dashboard(
     for rate in ("deflection", "abandonment"):
         parts = manager.locator(f"#figure-{rate} .figure-parts")
         expect(parts).to_have_text(f"0 / {CUSTOMERS}")
-    flows = manager.locator("table:has(caption) >> nth=0").locator("tbody tr")
+    # The flows trend table: the first captioned table after the per-channel one.
+    flows = manager.locator("table:has(caption):not(.channel-table) >> nth=0").locator("tbody tr")
     expect(flows.last.locator("td").first).to_have_text(str(CUSTOMERS))
     edits = manager.locator("table.recent-edits tbody tr")
     expect(edits).to_have_count(1)
