@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT := $(or $(KB_PORT),8000)
-
+# pytest runs the tests on this many processes (pytest-xdist); 0 runs them in one process.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 .PHONY: run test test-postgres check index lint format translations extract-messages clean
 
@@ -19,11 +21,14 @@ test: $(VENV)/.dev instance/config.py translations
 	$(FLASK) kb check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	KB_TEST_DATABASE=sqlite $(PYTEST) $(PYTEST_ARGS)
 
-# The same tests with every database on PostgreSQL (KB_TEST_DATABASE_URL names the server).
+# The same tests with every database on PostgreSQL: a private schema per test on the server of
+# KB_TEST_DATABASE_URL (default: the local one). No lint or article check: `make test` has them.
 test-postgres: $(VENV)/.dev instance/config.py translations
-	KB_TEST_DATABASE=postgresql KB_TEST_DATABASE_URL=$${KB_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest $(PYTEST_ARGS)
+	KB_TEST_DATABASE=postgresql \
+	KB_TEST_DATABASE_URL=$${KB_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+	$(PYTEST) $(PYTEST_ARGS)
 
 check: $(VENV)/.runtime instance/config.py
 	$(FLASK) kb check
@@ -81,6 +86,13 @@ bench-search: $(VENV)/.dev
 .PHONY: bench-http
 bench-http: $(VENV)/.dev translations
 	$(BIN)/python bench/http.py $(BENCH_HTTP_ARGS)
+
+# The dashboard, content gaps and contact list at 1,000,000 simulated events (README
+# "Dashboard at scale"); SQLite in a temporary folder, or PostgreSQL (a private schema):
+# make bench-dashboard BENCH_DASHBOARD_ARGS="--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test"
+.PHONY: bench-dashboard
+bench-dashboard: $(VENV)/.runtime translations
+	$(BIN)/python bench/dashboard.py $(BENCH_DASHBOARD_ARGS)
 
 clean:
 	rm -rf $(VENV) search_index/v* .pytest_cache .ruff_cache

@@ -650,7 +650,8 @@ def body_words(rng: random.Random) -> int:
 
 
 def generate_articles(count: int, rng: random.Random) -> dict[str, list[Article]]:
-    """Plan and write ``count`` articles: ceil(count / 2) English, floor(count / 2) Arabic."""
+    """Plan ``count`` articles (ceil(count / 2) English, the rest their Arabic translations):
+    topics, titles, questions, summaries, tags, drafts and related articles; no bodies yet."""
     vocabulary = load_vocabulary()
     english_count, arabic_count = (count + 1) // 2, count // 2
     topics = plan_topics(english_count, vocabulary, rng)

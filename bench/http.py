@@ -194,7 +194,7 @@ class PrefixStream:
                 text, lang = self._queries.next()
                 words = text.split()
                 # Mostly the first one to three words, the last one often half typed; longer
-                # prefixes once the short ones of this query were all used.
+                # prefixes once short ones keep coming out already used.
                 most = len(words) if attempt > VARIANT_ATTEMPTS else min(3, len(words))
                 kept = words[: self._random.randint(1, most)]
                 last = kept[-1]

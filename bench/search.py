@@ -16,8 +16,8 @@ files) with a temporary index and SQLite database, and measures, in this order:
    before each (``clear_cache()``, when the engine has one), interleaved with SQLite FTS5
    over the same documents (title, questions, summary, body text from
    ``kb.search.index``), the query's words quoted and OR-ed, ``ORDER BY bm25() LIMIT 10``,
-   filtered by language, ``unicode61 remove_diacritics 2``; then every query again without
-   clearing (what a result cache gives repeated queries);
+   filtered by language, ``unicode61 remove_diacritics 2``; and, between those two, every
+   query again without clearing (what a result cache gives repeated queries);
 4. `Suggester.suggest(prefix, lang)` for the queries typed keystroke by keystroke;
 5. one article saved by the editor's code (`ArticleStore.save_article`, with a made-up
    word added to its title) until `SearchEngine.search` finds it first, 5 times;
@@ -200,6 +200,38 @@ def timed(action: Callable[[], object]) -> tuple[float, object]:
     return (time.perf_counter() - started) * 1000, value
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (a build may use several)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+class Latencies:
+    """Wall-clock and CPU time of each call: on a shared machine the CPU time is the figure
+    that other processes disturb least."""
+
+    def __init__(self) -> None:
+        self.wall_ms: list[float] = []
+        self.cpu_ms: list[float] = []
+
+    def __call__(self, action: Callable[[], object]):
+        cpu = time.process_time()
+        started = time.perf_counter()
+        value = action()
+        self.wall_ms.append((time.perf_counter() - started) * 1000)
+        self.cpu_ms.append((time.process_time() - cpu) * 1000)
+        return value
+
+    def summary(self) -> dict:
+        cpu = summary(self.cpu_ms)
+        return {
+            **summary(self.wall_ms),
+            "cpu_p50_ms": cpu["p50_ms"],
+            "cpu_p95_ms": cpu["p95_ms"],
+            "cpu_mean_ms": cpu["mean_ms"],
+        }
+
+
 # SQLite FTS5, the baseline.
 
 
@@ -326,12 +358,14 @@ class Bench:
     def build_index(self) -> None:
         """`flask kb index`, the command itself, in this process (its progress bars show)."""
         self.say("Building the index with `flask kb index`…")
+        cpu = cpu_seconds()
         seconds, _ = timed(
             lambda: kb_cli.main(args=["index"], prog_name="flask kb", standalone_mode=False)
         )
         self.results["index_build"] = {
             "command": "flask kb index",
             "seconds": round(seconds / 1000, 3),
+            "cpu_seconds": round(cpu_seconds() - cpu, 3),
         }
         self.results["memory"] = {"rss_after_build_mb": rss_mb()}
 
@@ -382,38 +416,38 @@ class Bench:
         if clear is not None:
             clear()  # the first query was searched when the engine was opened
         seen: set[tuple[str, str]] = set()
-        distinct = []
+        distinct = Latencies()
         for query in queries:
             if (query.text, query.lang) not in seen:
                 seen.add((query.text, query.lang))
-                distinct.append(timed(lambda q=query: slugs(q))[0])
+                distinct(lambda q=query: slugs(q))
+
+        # Right after the distinct pass, which filled any result cache: what it gives
+        # customers who repeat a query.
+        self.say("Searching every query again without clearing any cache…")
+        cached = Latencies()
+        for query in queries:
+            cached(lambda q=query: slugs(q))
 
         self.say(f"Searching every query, kb and FTS5 interleaved, {args.runs} run(s)…")
-        kb_ms, fts_ms, fts_snippet_ms = [], [], []
+        kb_times, fts_times, fts_snippet_times = Latencies(), Latencies(), Latencies()
         kb_ranks, fts_ranks = [], []
         for run in range(args.runs):
             for query in queries:
                 if clear is not None:
                     clear()
-                elapsed, found = timed(lambda q=query: slugs(q))
-                kb_ms.append(elapsed)
-                elapsed_fts, found_fts = timed(lambda q=query: fts.search(q.text, q.lang))
-                fts_ms.append(elapsed_fts)
-                fts_snippet_ms.append(
-                    timed(lambda q=query: fts.search(q.text, q.lang, snippets=True))[0]
-                )
+                found = kb_times(lambda q=query: slugs(q))
+                found_fts = fts_times(lambda q=query: fts.search(q.text, q.lang))
+                fts_snippet_times(lambda q=query: fts.search(q.text, q.lang, snippets=True))
                 if run == 0:
                     kb_ranks.append((query, rank_of(found, query.relevant), not found))
                     fts_ranks.append((query, rank_of(found_fts, query.relevant), not found_fts))
 
-        self.say("Searching every query again without clearing any cache…")
-        cached = [timed(lambda q=query: slugs(q))[0] for query in queries]
-
-        self.results["kb_search"] = {**summary(kb_ms), "cache_cleared": clear is not None}
-        self.results["kb_search_distinct"] = summary(distinct)
-        self.results["kb_search_repeated"] = summary(cached)
-        self.results["fts5"] = summary(fts_ms)
-        self.results["fts5_snippet"] = summary(fts_snippet_ms)
+        self.results["kb_search"] = {**kb_times.summary(), "cache_cleared": clear is not None}
+        self.results["kb_search_distinct"] = distinct.summary()
+        self.results["kb_search_repeated"] = cached.summary()
+        self.results["fts5"] = fts_times.summary()
+        self.results["fts5_snippet"] = fts_snippet_times.summary()
         self.results["ratio_kb_to_fts5"] = {
             key: round(
                 self.results["kb_search"][f"{key}_ms"] / self.results["fts5"][f"{key}_ms"], 2
@@ -434,12 +468,12 @@ class Bench:
         ][: self.args.max_keystrokes]
         suggester.suggest(keystrokes[0][0] if keystrokes else "or", "en")  # its vocabulary
         self.say(f"Suggesting for {len(keystrokes)} keystrokes…")
-        samples = []
+        samples = Latencies()
         for prefix, lang in keystrokes:
             if clear is not None:
                 clear()
-            samples.append(timed(lambda p=prefix, lang=lang: suggester.suggest(p, lang))[0])
-        self.results["suggest"] = {**summary(samples), "cache_cleared": clear is not None}
+            samples(lambda p=prefix, lang=lang: suggester.suggest(p, lang))
+        self.results["suggest"] = {**samples.summary(), "cache_cleared": clear is not None}
 
     def worker_rss(self) -> dict:
         """RSS of a fresh process that loads the app and searches 1,000 times, like a worker.
@@ -611,8 +645,17 @@ def print_table(results: dict, profile_text: str | None) -> None:
         f"{results['queries']['count']} queries ({results['queries']['distinct']} distinct), "
         f"{results['runs']} run(s), {results['machine']['cpus']} CPUs"
     )
+    load = [results["machine"].get(k) for k in ("load_average", "load_average_end")]
+    if all(load):
+        print(
+            f"load average {load[0][0]:.1f} at the start, {load[1][0]:.1f} at the end "
+            "(a loaded machine slows wall-clock figures; CPU time less so)"
+        )
     print()
-    print(f"{'latency (ms)':<44}{'p50':>9}{'p95':>9}{'p99':>9}{'mean':>9}{'n':>8}")
+    print(
+        f"{'latency (ms)':<44}{'p50':>9}{'p95':>9}{'p99':>9}{'mean':>9}"
+        f"{'cpu p50':>9}{'cpu p95':>9}{'n':>7}"
+    )
     cleared = "cache cleared" if results["kb_search"]["cache_cleared"] else "no clear_cache()"
     rows = [
         (f"kb search ({cleared})", results["kb_search"]),
@@ -625,7 +668,8 @@ def print_table(results: dict, profile_text: str | None) -> None:
     for name, figures in rows:
         print(
             f"{name:<44}{figures['p50_ms']:>9.2f}{figures['p95_ms']:>9.2f}"
-            f"{figures['p99_ms']:>9.2f}{figures['mean_ms']:>9.2f}{figures['count']:>8}"
+            f"{figures['p99_ms']:>9.2f}{figures['mean_ms']:>9.2f}"
+            f"{figures['cpu_p50_ms']:>9.2f}{figures['cpu_p95_ms']:>9.2f}{figures['count']:>7}"
         )
     ratio = results["ratio_kb_to_fts5"]
     cells = "".join(
@@ -636,7 +680,11 @@ def print_table(results: dict, profile_text: str | None) -> None:
     opened = results["searcher_open"]
     update = results["update"]
     memory = results["memory"]
-    print(f"{'full index build (flask kb index)':<44}{results['index_build']['seconds']:>9.1f} s")
+    build = results["index_build"]
+    print(
+        f"{'full index build (flask kb index)':<44}{build['seconds']:>9.1f} s "
+        f"({build['cpu_seconds']:.1f} s CPU)"
+    )
     print(f"{'FTS5 table build':<44}{results['fts5_build_seconds']:>9.1f} s")
     print(
         f"{'open searcher / first search / first suggest':<44}"

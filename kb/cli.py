@@ -177,7 +177,7 @@ def eval_command(articles_dir: Path, queries_file: Path, k: int, as_json: bool) 
 @click.option(
     "--events",
     type=click.IntRange(0, 3_000_000),
-    help="Instead of --visits: add visits until they made this many event rows "
+    help="Instead of --visits: add enough visits for at least this many event rows "
     "(searches, views, feedback, flows, contacts, scores; about 2.3 per visit).",
 )
 @click.option(

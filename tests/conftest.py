@@ -220,6 +220,16 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'kb.sqlite3'}"
 
 
+def drop_table(table: sa.Table) -> None:
+    """Drop ``table`` from the current app's database: a real failure for code that uses it.
+
+    On PostgreSQL the foreign keys that point at it go too (SQLite does not enforce them).
+    """
+    with db.engine.begin() as connection:
+        cascade = " CASCADE" if connection.dialect.name == "postgresql" else ""
+        connection.execute(sa.text(f'DROP TABLE "{table.name}"{cascade}'))
+
+
 def make_index(articles_dir: Path, index_dir: Path) -> Path:
     articles, problems = load_articles(articles_dir)
     assert not problems, problems

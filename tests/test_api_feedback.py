@@ -37,6 +37,18 @@ def test_helpful_feedback_is_recorded_for_the_api_channel(app, client):
     )
 
 
+def test_a_null_comment_is_no_comment_as_the_openapi_document_says(app, client):
+    response = client.post(
+        URL, json={"helpful": False, "comment": None}, headers={"X-CSRFToken": token_for(client)}
+    )
+    assert response.status_code == 204
+    [row] = feedback_rows(app)
+    assert (row.helpful, row.comment) == (False, "")
+    schema = client.get("/api/openapi.json").get_json()
+    comment = schema["components"]["schemas"]["Feedback"]["properties"]["comment"]
+    assert "null" in comment["type"]
+
+
 def test_an_arabic_comment_is_stored_redacted(app, client):
     token = token_for(client, "ar", "track-order")
     comment = "  ما فهمت الخطوة الثانية، راسلوني على sara@example.com\x00  "

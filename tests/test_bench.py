@@ -106,6 +106,7 @@ def test_corpus_never_replaces_articles_it_did_not_write(tmp_path):
     assert article.read_text(encoding="utf-8").endswith("Keep me.\n")
 
 
+@pytest.mark.sqlite  # kb beside SQLite FTS5; the script keeps its own SQLite database
 def test_search_benchmark_writes_every_figure(corpus, tmp_path):
     results = tmp_path / "search.json"
     command = [

@@ -20,6 +20,7 @@ ROW_KEYS = {"requests", "errors", "requests_per_s", "p50_ms", "p95_ms", "p99_ms"
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite  # the script serves its own SQLite database, whatever the pass
 def test_http_benchmark_serves_every_endpoint_without_errors_and_writes_its_figures(tmp_path):
     out = tmp_path / "http.json"
     queries = tmp_path / "queries.jsonl"

@@ -10,7 +10,7 @@ from kb.extensions import db
 from kb.insights import searches_before_contact
 from kb.insights.models import ContactFlow, SearchEvent
 
-from .conftest import csrf_token, page, textarea_text
+from .conftest import csrf_token, drop_table, page, textarea_text
 
 FORM = {"name": "Sara", "email": "sara@example.com", "category": "orders"}
 
@@ -141,7 +141,7 @@ def test_missing_csrf_token_keeps_the_message(app, client):
 def test_database_failure_shows_an_error_with_the_text_still_in_the_form(app, client):
     form_page = client.get("/en/contact", query_string={"q": "card charged twice", "step": "form"})
     with app.app_context():
-        ContactRequest.__table__.drop(db.engine)  # a real failure of the real database
+        drop_table(ContactRequest.__table__)  # a real failure of the real database
     response = client.post(
         "/en/contact",
         data={

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import time
 
@@ -11,6 +12,9 @@ import pytest
 from kb.content import Article, SynonymGroup
 from kb.errors import SearchUnavailable
 from kb.search import SearchEngine, SearchHit, SearchResults, build_index, update_article
+from kb.search.index import plain_text
+from kb.search.snippets import make_snippet, word_spans
+from kb.search.text import analyse_word
 
 ARTICLES = [
     Article(
@@ -402,6 +406,44 @@ def test_hyphenated_joined_and_split_forms_meet(tmp_path, query):
     assert slugs(engine.search(query, "en"))[0] == "email"
     assert slugs(engine.search("log in problem", "en"))[0] == "login"
     assert slugs(engine.search("log-in", "en"))[0] == "login"
+
+
+SNIPPET_BODY = (
+    "Send us an e-mail from your sign-in page. Your email address is on the receipt; "
+    "the e-mail arrives within minutes.\nتحقق من البريد الإلكتروني وسجّل الدخول من صفحة "
+    "الدفع، ثم أعد إرسال البريد."
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "lang", "marked"),
+    [
+        ("email", "en", ["e-mail", "email", "e-mail"]),
+        ("mail sign", "en", ["mail", "sign", "mail"]),
+        ("sign in", "en", ["sign-in"]),
+        ("البريد", "ar", ["البريد", "البريد"]),
+    ],
+)
+def test_snippets_mark_whole_hyphenated_words_parts_and_arabic_words(tmp_path, query, lang, marked):
+    articles = [
+        Article(lang=code, slug=f"mail-{code}", title="Mail", body=SNIPPET_BODY)
+        for code in ("en", "ar")
+    ]
+    build_index(tmp_path, articles)
+    hit = SearchEngine(tmp_path).search(query, lang).hits[0]
+    assert re.findall(r"<mark>(.*?)</mark>", hit.snippet) == marked
+
+
+@pytest.mark.parametrize(
+    "words",
+    [["email"], ["e", "mail"], ["mail", "sign"], ["signin", "page"], ["البريد", "الدفع"], ["xyz"]],
+)
+def test_snippets_from_index_time_analysis_are_those_of_analysing_at_search_time(words):
+    # The body's words are analysed when it is indexed (`word_spans`); a snippet made from
+    # them must be the one made by analysing the text at search time.
+    text = plain_text(Article(lang="en", slug="mail", title="Mail", body=SNIPPET_BODY).html)
+    terms = {term for term in map(analyse_word, words) if term is not None}
+    assert make_snippet(text, terms, spans=word_spans(text)) == make_snippet(text, terms)
 
 
 def test_a_misspelt_word_in_a_longer_query_still_finds_its_article_and_gets_a_suggestion(engine):

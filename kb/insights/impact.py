@@ -22,10 +22,12 @@ p-values that swing with one customer.
 Finding the searches: ``shown_keys`` is a JSON list, which SQL cannot search portably (no
 common JSON operator for SQLite and PostgreSQL). The list's JSON text contains the key in
 double quotes (keys are "lang/slug" with slug ``[a-z0-9-]``, so nothing in them is escaped),
-so ``CAST(shown_keys AS TEXT) LIKE '%"en/slug"%'`` picks the candidates inside the windows on
-the indexed timestamp, and each candidate is confirmed on the decoded list in Python.
-Computing several revisions of one article (:func:`edit_impacts`) reads the union of their
-windows once.
+so ``CAST(shown_keys AS TEXT) LIKE '%"en/slug"%'`` matches exactly the lists that have the
+key as an element (a quote inside a JSON string is escaped, so the quoted key cannot be part
+of a longer element); it is evaluated inside the windows on the indexed timestamp, and the
+lists are never decoded in Python.
+Computing several revisions (:func:`edit_impacts`, and the revisions of several articles in
+:func:`recent_edits`) reads the union of their windows once, in one scan for all articles.
 """
 
 from __future__ import annotations
@@ -37,11 +39,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Text, case, cast, or_, select
+from sqlalchemy import Text, and_, case, cast, func, or_, select
 
 from kb.content.revisions import ArticleRevision
 from kb.extensions import db
-from kb.insights.metrics import Metric, Period, _search_flags
+from kb.insights.metrics import UNDEFINED, Metric, Period, _search_flags
 from kb.insights.models import Feedback, SearchEvent, utcnow
 
 # The longest window on each side of an edit.
@@ -165,18 +167,23 @@ def edit_impacts(
     article_key: str, times: Sequence[dt.datetime], now: dt.datetime | None = None
 ) -> list[EditImpact]:
     """:func:`edit_impact` for several changes of one article, reading its events once."""
-    now = now or utcnow()
-    windows = [_window(at, now) for at in times]
-    spans = _merged((at - length, at + length) for at, length in zip(times, windows, strict=True))
-    searches = _surfacing_searches(article_key, spans)
-    votes = _votes(article_key, spans)
-    impacts = []
-    for at, length in zip(times, windows, strict=True):
-        failed = [_rate(searches, at - length, at), _rate(searches, at, at + length)]
-        helpful = [_rate(votes, at - length, at), _rate(votes, at, at + length)]
-        impacts.append(
+    return _impacts({article_key: list(times)}, now or utcnow())[article_key]
+
+
+def _impacts(
+    times_by_key: dict[str, list[dt.datetime]], now: dt.datetime
+) -> dict[str, list[EditImpact]]:
+    """The impacts of the changes of several articles, reading the events of all once."""
+    edits = [(key, at, _window(at, now)) for key, times in times_by_key.items() for at in times]
+    spans = _merged((at - length, at + length) for _key, at, length in edits)
+    failed_rates = _failed_search_rates(edits, spans)
+    votes = _votes(list(times_by_key), spans)
+    impacts: dict[str, list[EditImpact]] = {key: [] for key in times_by_key}
+    for (key, at, length), failed in zip(edits, failed_rates, strict=True):
+        helpful = [_rate(votes[key], at - length, at), _rate(votes[key], at, at + length)]
+        impacts[key].append(
             EditImpact(
-                article_key=article_key,
+                article_key=key,
                 at=at,
                 window=length,
                 failed_searches=compare(*failed, MIN_SEARCHES),
@@ -233,10 +240,13 @@ def _with_impact(rows: Sequence[ArticleRevision], now: dt.datetime | None) -> li
     by_article: dict[str, list[ArticleRevision]] = defaultdict(list)
     for row in rows:
         by_article[row.article_key].append(row)
+    found = _impacts(
+        {key: [row.created_at for row in revisions] for key, revisions in by_article.items()},
+        now,
+    )
     impacts: dict[int, EditImpact] = {}
     for key, revisions in by_article.items():
-        found = edit_impacts(key, [row.created_at for row in revisions], now)
-        impacts.update({row.id: impact for row, impact in zip(revisions, found, strict=True)})
+        impacts.update({row.id: impact for row, impact in zip(revisions, found[key], strict=True)})
     return [
         Edit(
             revision_id=row.id,
@@ -268,32 +278,87 @@ def _during(column, spans: Sequence[tuple[dt.datetime, ...]]):
     return or_(*[(column >= start) & (column < end) for start, end in spans])
 
 
-def _surfacing_searches(article_key: str, spans: Sequence[tuple[dt.datetime, ...]]) -> _Events:
-    if not spans:
-        return [], []
-    quoted = f'"{article_key}"'
-    rows = db.session.execute(
-        select(SearchEvent.created_at, SearchEvent.shown_keys, _search_flags().failed)
-        .where(
-            _during(SearchEvent.created_at, spans),
-            SearchEvent.result_count > 0,
-            cast(SearchEvent.shown_keys, Text).contains(quoted, autoescape=True),
+def _failed_search_rates(
+    edits: Sequence[tuple[str, dt.datetime, dt.timedelta]],
+    spans: Sequence[tuple[dt.datetime, ...]],
+) -> list[tuple[Metric, Metric]]:
+    """Per edit (key, time, window), the failed-search rate of the searches that showed the
+    article before and after it: one aggregate over the spans for every edit.
+    """
+    keys = sorted({key for key, _at, _length in edits})
+    if not spans or not keys:
+        return [(UNDEFINED, UNDEFINED)] * len(edits)
+    # "Failed" looked up for each search that showed an article (a few of the searches
+    # scanned), which is cheaper here than building the set of the spans' failed searches.
+    failed = _search_flags().failed
+    shown_text = cast(SearchEvent.shown_keys, Text)
+    # Each article's text match only inside its own windows: half the matching, or less.
+    showed = [
+        and_(
+            _during(SearchEvent.created_at, _merged(window for window in _windows(edits, key))),
+            shown_text.contains(f'"{key}"', autoescape=True),
         )
-        .order_by(SearchEvent.created_at)
+        for key in keys
+    ]
+    searches = (
+        select(
+            SearchEvent.created_at,
+            failed.label("failed"),
+            *[case((shows, 1), else_=0).label(f"shows_{n}") for n, shows in enumerate(showed)],
+        )
+        .where(_during(SearchEvent.created_at, spans), SearchEvent.result_count > 0, or_(*showed))
+        # Materialized: once per search, not once per sum below (SQLite would inline it).
+        .cte("surfacing")
+        .prefix_with("MATERIALIZED")
     )
-    confirmed = [(at, int(failed)) for at, keys, failed in rows if article_key in (keys or ())]
-    return [at for at, _ in confirmed], [failed for _, failed in confirmed]
+    sides = []
+    for key, at, length in edits:
+        for start, end in ((at - length, at), (at, at + length)):
+            inside = and_(
+                searches.c[f"shows_{keys.index(key)}"] == 1,
+                searches.c.created_at >= start,
+                searches.c.created_at < end,
+            )
+            sides.append(inside)
+    totals = db.session.execute(
+        select(
+            *[
+                aggregate
+                for inside in sides
+                for aggregate in (
+                    func.sum(case((inside, 1), else_=0)),
+                    func.sum(case((and_(inside, searches.c.failed == 1), 1), else_=0)),
+                )
+            ]
+        )
+    ).one()
+    counts = [int(value or 0) for value in totals]
+    rates = [Metric.ratio(counts[i + 1], counts[i]) for i in range(0, len(counts), 2)]
+    return [(rates[i], rates[i + 1]) for i in range(0, len(rates), 2)]
 
 
-def _votes(article_key: str, spans: Sequence[tuple[dt.datetime, ...]]) -> _Events:
-    if not spans:
-        return [], []
+def _windows(
+    edits: Sequence[tuple[str, dt.datetime, dt.timedelta]], article_key: str
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    return [(at - length, at + length) for key, at, length in edits if key == article_key]
+
+
+def _votes(
+    article_keys: Sequence[str], spans: Sequence[tuple[dt.datetime, ...]]
+) -> dict[str, _Events]:
+    found: dict[str, _Events] = {key: ([], []) for key in article_keys}
+    if not spans or not article_keys:
+        return found
     rows = db.session.execute(
-        select(Feedback.created_at, case((Feedback.helpful, 1), else_=0))
-        .where(Feedback.article_key == article_key, _during(Feedback.created_at, spans))
+        select(Feedback.article_key, Feedback.created_at, case((Feedback.helpful, 1), else_=0))
+        .where(Feedback.article_key.in_(article_keys), _during(Feedback.created_at, spans))
         .order_by(Feedback.created_at)
-    ).all()
-    return [at for at, _ in rows], [int(yes) for _, yes in rows]
+    )
+    for key, at, yes in rows:
+        times, flags = found[key]
+        times.append(at)
+        flags.append(int(yes))
+    return found
 
 
 def _rate(events: _Events, start: dt.datetime, end: dt.datetime) -> Metric:

@@ -62,15 +62,22 @@ class SearchEvent(ChannelColumns, db.Model):
 class ArticleView(ChannelColumns, db.Model):
     __tablename__ = "article_view"
     __table_args__ = (
-        # Covers views per article and visits per period: migration 0005.
-        Index("ix_article_view_created_at_article_key", "created_at", "article_key", "visit_id"),
+        # Covers views per article, visits and opened searches per period: migrations 0005, 0007.
+        Index(
+            "ix_article_view_created_at_article_key",
+            "created_at",
+            "article_key",
+            "visit_id",
+            "search_id",
+        ),
+        Index("ix_article_view_article_key_created_at", "article_key", "created_at"),
         Index("ix_article_view_channel_created_at", "channel", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[str] = mapped_column(String(32), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    article_key: Mapped[str] = mapped_column(String(200), index=True)
+    article_key: Mapped[str] = mapped_column(String(200))
     search_id: Mapped[int | None] = mapped_column(ForeignKey("search_event.id"), index=True)
     # 1-based rank of the article in that search's results.
     position: Mapped[int | None]
@@ -78,11 +85,13 @@ class ArticleView(ChannelColumns, db.Model):
 
 class Feedback(ChannelColumns, db.Model):
     __tablename__ = "feedback"
+    # Votes of a few articles in a period (topic filter, edit impact): migration 0007.
+    __table_args__ = (Index("ix_feedback_article_key_created_at", "article_key", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[str] = mapped_column(String(32), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    article_key: Mapped[str] = mapped_column(String(200), index=True)
+    article_key: Mapped[str] = mapped_column(String(200))
     helpful: Mapped[bool]
     comment: Mapped[str] = mapped_column(Text, default="")
 

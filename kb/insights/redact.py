@@ -11,8 +11,11 @@ MIN_REDACTED_DIGITS = 6
 
 
 def redact(text: str) -> str:
-    """Replace e-mail addresses, phone, card and ID-like numbers with placeholders."""
-    text = EMAIL.sub("[email]", text)
+    """Replace e-mail addresses, phone, card and ID-like numbers with placeholders.
+
+    NUL characters go too: PostgreSQL cannot store them in text, and no person types one.
+    """
+    text = EMAIL.sub("[email]", text.replace("\x00", ""))
     return DIGIT_RUN.sub(_replace_number, text)
 
 

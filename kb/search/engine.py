@@ -72,6 +72,8 @@ _WORD = re.compile(TOKEN_PATTERN)
 FUZZY_FIELDS = ("title", "questions", "body")
 FUZZY_MIN_LENGTH = 4
 SNIPPET_FIELDS = ("body", "questions", "summary")
+# Fields whose words were analysed at index time for snippets: the column that holds them.
+SPANS_COLUMNS = {"body": "body_spans"}
 # Answers kept per worker for the current index generation (customers repeat searches:
 # the popular questions, the same query on the results page and its API twin).
 RESULT_CACHE_SIZE = 2048
@@ -233,7 +235,7 @@ class SearchEngine:
                 searched.update(other for other, _ in alternatives[term])
             searched.update(word for word, _ in joined)
             ranked = _coordinate(searcher, scores, matched, terms, found, depth)
-        hits = tuple(self._hit(searcher, n, score, searched) for n, score in ranked[:limit])
+        hits = tuple(self._hit(searcher, ranker, n, score, searched) for n, score in ranked[:limit])
         return SearchResults(query=text, hits=hits, total=total, suggestion=suggestion, fuzzy=fuzzy)
 
     def _alternatives(self, ranker: Ranker, term: str) -> list[tuple[str, float]]:
@@ -300,12 +302,16 @@ class SearchEngine:
             corrected = corrected[:start] + word + corrected[end:]
         return corrected if corrected != text else None
 
-    def _hit(self, searcher, docnum: int, score: float, searched: set[str]) -> SearchHit:
+    def _hit(
+        self, searcher, ranker: Ranker, docnum: int, score: float, searched: set[str]
+    ) -> SearchHit:
         fields = searcher.stored_fields(docnum)
         snippet = ""
         for field in SNIPPET_FIELDS:
             if fields.get(field):
-                snippet = make_snippet(fields[field], searched)
+                column = SPANS_COLUMNS.get(field)
+                spans = (ranker.column_value(column, docnum) or None) if column else None
+                snippet = make_snippet(fields[field], searched, spans=spans)
                 if snippet:
                     break
         if not snippet:

@@ -34,13 +34,14 @@ from kb.search.analysis import (
     script_aware_analyzer,
     spelling_analyzer,
 )
+from kb.search.snippets import word_spans
 from kb.search.text import TOKEN_PATTERN, analyse_word
 
 logger = logging.getLogger(__name__)
 
 # Bump whenever the schema or the analysis changes: the index is then rebuilt in a new
 # directory and a web worker never reads an index its code cannot query.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Seconds a writer waits for another writer's lock before giving up.
 WRITER_TIMEOUT = 30.0
 SYNONYMS_FILE = "synonyms.json"
@@ -104,6 +105,9 @@ def make_schema() -> Schema:
         # a per-document column, not indexed terms (150,000 distinct pairs per 1,000
         # articles made a build three times slower); read only for the top candidates.
         pairs=COLUMN(VarBytesColumn()),
+        # The analysed words of the start of the body and where they are, for snippets
+        # (`kb.search.snippets.word_spans`): analysis done once here, not at every search.
+        body_spans=COLUMN(VarBytesColumn()),
     )
 
 
@@ -237,6 +241,8 @@ def article_document(article: Article, html: str | None = None) -> dict[str, str
     pairs = adjacent_pairs({"t": article.title, "q": questions, "b": body[:PAIRS_BODY_CHARS]})
     if pairs:
         document["pairs"] = " ".join(sorted(pairs)).encode()
+    if body:
+        document["body_spans"] = word_spans(body)
     if article.category:
         document["category"] = article.category
     if article.tags:

@@ -31,6 +31,8 @@ MAX_CACHED_POSTINGS = 3_000_000
 MAX_CACHED_PAIRS = 2000
 # Cached (field, term) entries, most of them empty (words a field does not hold).
 MAX_CACHED_TERMS = 200_000
+# A segment without the column asked for (an index written before it existed).
+_NO_COLUMN = object()
 
 
 class Ranker:
@@ -52,6 +54,7 @@ class Ranker:
         self._lengths: dict[str, np.ndarray] = {}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._pairs: dict[int, frozenset[str]] = {}
+        self._columns: dict[tuple[str, int], object] = {}
         self._vocabularies: dict[str, tuple[frozenset[str], dict[bool, str]]] = {}
         self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cached_postings = 0
@@ -106,17 +109,27 @@ class Ranker:
         with self._lock:
             cached = self._pairs.get(docnum)
         if cached is None:
-            for leaf, offset in reversed(self._leaves):
-                if docnum >= offset:
-                    column = leaf.column_reader("pairs") if leaf.has_column("pairs") else None
-                    value = column[docnum - offset] if column is not None else b""
-                    break
+            value = self.column_value("pairs", docnum)
             cached = frozenset(value.decode("utf-8").split()) if value else frozenset()
             with self._lock:
                 if len(self._pairs) >= MAX_CACHED_PAIRS:
                     self._pairs.clear()
                 self._pairs[docnum] = cached
         return cached
+
+    def column_value(self, field: str, docnum: int) -> bytes:
+        """A document's value in a bytes column (b"" when its segment has no such column)."""
+        for number, (leaf, offset) in reversed(list(enumerate(self._leaves))):
+            if docnum >= offset:
+                column = self._columns.get((field, number))
+                if column is None:
+                    # Opening a column reader reads its whole table of offsets (~1 ms at
+                    # 1,000 documents): once per segment and generation, not per hit.
+                    column = leaf.column_reader(field) if leaf.has_column(field) else _NO_COLUMN
+                    with self._lock:
+                        self._columns[(field, number)] = column
+                return b"" if column is _NO_COLUMN else column[docnum - offset]
+        return b""
 
     def document_frequency(self, field: str, term: str) -> int:
         """How many documents hold ``term`` in ``field`` (deleted ones included, as Whoosh)."""

@@ -423,9 +423,9 @@ def schemas(languages: list[str]) -> dict[str, Any]:
             "properties": {
                 "helpful": {"type": "boolean", "description": "Did the article help?"},
                 "comment": {
-                    "type": "string",
+                    "type": ["string", "null"],
                     "maxLength": COMMENT_LIMIT,
-                    "description": "What was missing (optional).",
+                    "description": "What was missing (optional; null or absent: none).",
                 },
             },
         },
