@@ -41,6 +41,10 @@ login_manager.login_view = "auth.login"
 login_manager.session_protection = "basic"
 
 
+# Marks a pooled SQLite connection switched to synchronous=FULL by `durable_writes`.
+DURABLE_WRITES = "kb_durable_writes"
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """SQLite in WAL mode: readers never wait for the writer, and workers share the file.
 
@@ -55,9 +59,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.close()
 
 
-def _sqlite_normal_sync(dbapi_connection, _record) -> None:
-    """Back to NORMAL when a connection returns to the pool (after `durable_writes`)."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
+def _sqlite_normal_sync(dbapi_connection, record) -> None:
+    """Back to NORMAL when a connection returns to the pool after `durable_writes`."""
+    if record.info.pop(DURABLE_WRITES, False):
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
@@ -70,6 +74,7 @@ def durable_writes() -> None:
     connection = db.session.connection()
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("PRAGMA synchronous=FULL")
+        connection.info[DURABLE_WRITES] = True  # the pool connection's info: reset at checkin
 
 
 def init_app(app) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from kb.contact import find_contact
 from kb.contact.models import ContactRequest
@@ -247,3 +248,28 @@ def test_effort_survey_after_a_solved_problem_records_one_score(app, client):
         scores = db.session.scalars(db.select(EffortScore)).all()
         flow = db.session.scalars(db.select(ContactFlow)).one()
     assert [(s.score, s.flow_id, s.lang) for s in scores] == [(6, flow.id, "en")]
+
+
+@pytest.mark.sqlite
+def test_a_contact_request_is_fsynced_on_sqlite_and_searches_are_not(app, client):
+    # synchronous=FULL (2) makes SQLite fsync the commit: a contact request survives a power
+    # cut; searches are written with NORMAL (1), which survives a crash of kb, not of the OS.
+    seen: dict[str, list[int]] = {}
+
+    def note_sync_mode(connection, _cursor, statement, *_args):
+        table = statement.split()[2] if statement.startswith("INSERT INTO") else None
+        if table in ("contact_request", "search_event"):
+            raw = connection.connection.dbapi_connection
+            seen.setdefault(table, []).append(raw.execute("PRAGMA synchronous").fetchone()[0])
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", note_sync_mode)
+    try:
+        assert submit(client, "ar", "متى ترجع فلوسي").status_code == 302
+        client.get("/api/search", query_string={"q": "refund", "lang": "en"})
+        client.get("/api/search", query_string={"q": "parcel", "lang": "en"})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note_sync_mode)
+    assert seen["contact_request"] == [2]
+    assert seen["search_event"] and set(seen["search_event"]) == {1}

@@ -368,11 +368,11 @@ def _add_proximity(ranker: Ranker, terms: list[str], total, allowed) -> None:
     if len(candidates) > PROXIMITY_DEPTH:
         best = np.argpartition(-total[candidates], PROXIMITY_DEPTH - 1)[:PROXIMITY_DEPTH]
         candidates = candidates[best]
-    pairs = {int(docnum): ranker.pairs(int(docnum)) for docnum in candidates}
+    documents = [int(docnum) for docnum in candidates]
     for first, second in itertools.pairwise(terms):
         for code, field in PROXIMITY_FIELDS.items():
             pair = f"{code}|{first}+{second}"
-            together = np.array([d for d, found in pairs.items() if pair in found], dtype=np.int64)
+            together = np.array([d for d in documents if ranker.has_pair(d, pair)], dtype=np.int64)
             if len(together):
                 both = ranker.scores_at(field, first, together)
                 both += ranker.scores_at(field, second, together)

@@ -14,7 +14,8 @@
     const lang = form.dataset.lang;
     let timer = null;
     let controller = null;
-    let lastQuery = input.value.trim();
+    // The question the page was rendered with: its answers are already on the page.
+    let lastQuery = input.defaultValue.trim();
 
     function render(results) {
       list.replaceChildren();
@@ -66,6 +67,8 @@
       clearTimeout(timer);
       timer = setTimeout(update, DEBOUNCE_MS);
     });
+    // Typed before this script ran (a slow connection): answer it now.
+    update();
   }
 
   function loadArticle(url, container, fallbackUrl) {

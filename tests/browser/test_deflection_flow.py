@@ -321,3 +321,25 @@ def test_i_still_need_help_keeps_the_question_typed_so_far(page, expect, live_ap
     expect(page.locator("#contact-form textarea[name=message]")).to_have_value(
         question, timeout=2_000
     )
+
+
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_a_question_typed_before_the_script_arrives_still_gets_answers(
+    page, expect, live_app, customer
+):
+    # A slow connection: the customer types while kb.js is still on its way.
+    held = []
+    page.route("**/static/kb.js", lambda route: held.append(route))
+    page.goto(live_app.url(f"/{customer.lang}/contact"), wait_until="commit")
+    page.locator("#question").fill(customer.query)
+    for _ in range(200):  # the page asks for the script within 10 s
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the contact page never asked for kb.js"
+    held[0].continue_()
+    suggestions = page.locator("#suggestion-list details")
+    expect(suggestions.first).to_be_visible()
+    expect(
+        suggestions.locator("summary").get_by_text(customer.answer_title, exact=True)
+    ).to_be_visible()
