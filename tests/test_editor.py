@@ -252,6 +252,24 @@ def test_a_concurrent_change_is_not_overwritten_silently(writer, articles_dir):
     assert "title: Mine" in path.read_text(encoding="utf-8")
 
 
+def test_the_editor_starts_from_the_file_even_before_the_library_sees_a_pull(writer, articles_dir):
+    # Another server's edit arrived by `git pull`; `flask kb sync` has not run here yet, so
+    # the library still holds the old text. Opening and saving must not undo that edit.
+    assert "Track your order" in writer.get("/en/articles/track-order").get_data(as_text=True)
+    path = articles_dir / "en" / "track-order.md"
+    pulled = path.read_text(encoding="utf-8").replace(
+        "title: Track your order", "title: Track your parcel"
+    )
+    assert pulled != path.read_text(encoding="utf-8")
+    path.write_text(pulled, encoding="utf-8")
+    data = editor_form(writer.get("/admin/articles/en/track-order"))
+    assert data["title"] == "Track your parcel"
+    response = writer.post("/admin/articles/en/track-order", data={**data, "summary": "Mine"})
+    assert response.status_code == 302
+    saved = path.read_text(encoding="utf-8")
+    assert "title: Track your parcel" in saved and "summary: Mine" in saved
+
+
 def test_an_expired_session_keeps_the_typed_text(writer, articles_dir):
     before = files_under(articles_dir)
     data = editor_form(writer.get("/admin/articles/en/track-order"))

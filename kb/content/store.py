@@ -232,6 +232,17 @@ class ArticleStore:
     def current_text(self, article: Article) -> str:
         return self._checked_path(article).read_text(encoding="utf-8")
 
+    def current_article(self, article: Article) -> tuple[Article, str]:
+        """The article as its file says now, and that text.
+
+        The library may not have seen a change yet (a `git pull` before `flask kb sync`):
+        the editor must show and start from the file, or saving would silently undo it.
+        A file that no longer parses is shown as the library last read it.
+        """
+        text = self.current_text(article)
+        fresh, _problems = parse_article(text, self._checked_path(article), self.languages)
+        return (fresh if fresh is not None and fresh.key == article.key else article), text
+
     def list_revisions(self, article: Article) -> list[revisions.Revision]:
         return revisions.list_revisions(article.key)
 

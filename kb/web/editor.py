@@ -119,8 +119,9 @@ def edit(article_lang: str, slug: str):
     article = find_or_404(article_lang, slug)
     form = ArticleForm()
     if request.method == "GET":
-        form.fill(ArticleFields.of(article))
-        form.base.data = content_hash(article_store().current_text(article))
+        current, text = article_store().current_article(article)
+        form.fill(ArticleFields.of(current))
+        form.base.data = content_hash(text)
     problems: list[FieldProblem] = []
     if is_preview():
         pass
