@@ -11,11 +11,12 @@ PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 .PHONY: run test test-postgres check index lint format translations extract-messages clean
 
+# gunicorn's master applies the migrations and refreshes the index (`flask db upgrade`,
+# `flask kb index --if-changed`) before its workers start: KB_PREPARE_ON_START, gunicorn.conf.py.
 run: $(VENV)/.runtime instance/config.py translations
-	$(FLASK) db upgrade
-	$(FLASK) kb index --if-changed
 	@echo "Serving the help center on http://127.0.0.1:$(PORT)"
-	KB_SESSION_COOKIE_SECURE=false $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
+	KB_PREPARE_ON_START=1 KB_SESSION_COOKIE_SECURE=false \
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 test: $(VENV)/.dev instance/config.py translations
 	$(FLASK) kb check

@@ -100,6 +100,25 @@ def sync_command() -> None:
     )
 
 
+def prepare_to_serve(app: Flask) -> None:
+    """What `make run` needs before serving: the migrations, then the index if the articles
+    changed (`flask db upgrade` and `flask kb index --if-changed`).
+
+    Run by gunicorn's master, whose app is already loaded (``KB_PREPARE_ON_START=1``, set by
+    `make run`; gunicorn.conf.py): as two `flask` commands these loaded the app twice more,
+    3.6 s of a 5 s cold start. The database connections are closed before workers fork.
+    """
+    from flask_migrate import upgrade
+
+    from kb.extensions import db
+
+    with app.app_context():
+        upgrade(directory=str(app.config["MIGRATIONS_DIR"]))
+        with click.Context(index_command) as context:
+            context.invoke(index_command, if_changed=True)
+        db.engine.dispose()
+
+
 def _index_update(update):
     """Run `sync_index` or `rebuild_index` on the app's directories, with progress bars."""
     from kb.errors import SearchUnavailable

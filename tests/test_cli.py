@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 
+import click
+
 from kb import create_app
 from kb.search import SearchEngine
+from kb.search.index import build_processes, index_path
 
 from .conftest import FIXTURE_ARTICLES, app_config
 
@@ -50,6 +53,44 @@ def test_index_builds_with_progress_then_skips_when_nothing_changed(tmp_path):
     result = runner.invoke(args=["kb", "index", "--if-changed"])
     assert "Indexed 6 published articles" in result.output
     assert SearchEngine(tmp_path / "index").search("recover", "en").hits[0].slug == "reset-password"
+
+
+class RecordingBar:
+    """Stands in for click's progress bar and keeps what the command reported."""
+
+    def __init__(self, length, label):
+        self.length, self.label, self.done = length, label, 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, steps):
+        self.done += steps
+
+
+def test_index_in_worker_processes_advances_the_bar_to_the_last_article(tmp_path, monkeypatch):
+    articles = tmp_path / "articles"
+    shutil.copytree(FIXTURE_ARTICLES, articles)
+    monkeypatch.setattr("kb.search.index.PARALLEL_MIN_ARTICLES", 2)
+    bars = []
+
+    def recording_bar(length, label):
+        bars.append(RecordingBar(length, label))
+        return bars[-1]
+
+    monkeypatch.setattr(click, "progressbar", recording_bar)
+    result = cli_app(tmp_path, articles).test_cli_runner().invoke(args=["kb", "index"])
+    assert result.exit_code == 0, result.output
+    assert "Indexed 6 published articles" in result.output
+    indexing = next(bar for bar in bars if bar.label == "Indexing articles")
+    assert indexing.done == indexing.length == 6
+    # One segment per worker process (more than one where this machine has the CPUs).
+    segments = list(index_path(tmp_path / "index").glob("MAIN_*.seg"))
+    assert len(segments) == build_processes(6)
+    assert SearchEngine(tmp_path / "index").search("refund", "en").hits[0].slug == "refund-timing"
 
 
 def test_eval_prints_the_metrics_json(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import runpy
 import signal
@@ -10,11 +11,16 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from kb import create_app
+from kb.extensions import db
+from kb.insights.models import SearchEvent
 
 from .conftest import FIXTURE_ARTICLES, app_config, database_url, make_index
 
@@ -99,30 +105,25 @@ def wait_until(condition, what: str, timeout: float = WAIT) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def server(tmp_path):
-    """gunicorn with the project config and 2 workers on a migrated temporary instance."""
-    index = make_index(FIXTURE_ARTICLES, tmp_path / "index")
-    database = database_url(tmp_path)  # PostgreSQL in the PostgreSQL pass
-    app = create_app(app_config(tmp_path, DATABASE_URL=database, INDEX_DIR=str(index)))
-    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0, result.output
-    port = free_port()
+def gunicorn_env(**settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-    env.update(
-        KB_SECRET_KEY="gunicorn-test-secret",
-        KB_ARTICLES_DIR=str(FIXTURE_ARTICLES),
-        KB_INDEX_DIR=str(index),
-        KB_DATABASE_URL=database,
-    )
-    log = (tmp_path / "gunicorn.log").open("wb")
+    env.update(KB_SECRET_KEY="gunicorn-test-secret", KB_ARTICLES_DIR=str(FIXTURE_ARTICLES))
+    env.update(settings)
+    return env
+
+
+@contextmanager
+def running_gunicorn(env: dict[str, str], log_path: Path) -> Iterator[tuple]:
+    """gunicorn with the project config and 2 workers, once both workers are up."""
+    port = free_port()
+    log = log_path.open("wb")
     command = [str(GUNICORN), "-c", "gunicorn.conf.py", "--workers", "2"]
     command += ["--bind", f"127.0.0.1:{port}", "wsgi:app"]
     process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=log)
     try:
 
         def healthy() -> bool:
-            assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
+            assert process.poll() is None, log_path.read_text()
             try:
                 return get(port, "/healthz", timeout=1.0)[0] == 200
             except OSError:
@@ -140,6 +141,41 @@ def server(tmp_path):
                 process.kill()
                 process.wait(timeout=WAIT)
         log.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """gunicorn with the project config and 2 workers on a migrated temporary instance."""
+    index = make_index(FIXTURE_ARTICLES, tmp_path / "index")
+    database = database_url(tmp_path)  # PostgreSQL in the PostgreSQL pass
+    app = create_app(app_config(tmp_path, DATABASE_URL=database, INDEX_DIR=str(index)))
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    env = gunicorn_env(KB_INDEX_DIR=str(index), KB_DATABASE_URL=database)
+    with running_gunicorn(env, tmp_path / "gunicorn.log") as running:
+        yield running
+
+
+@pytest.mark.slow
+def test_make_run_migrates_and_indexes_in_the_master_before_the_workers_start(tmp_path):
+    # `make run` on a fresh clone: no database tables and no index yet (KB_PREPARE_ON_START).
+    database = database_url(tmp_path)
+    env = gunicorn_env(
+        KB_INDEX_DIR=str(tmp_path / "index"), KB_DATABASE_URL=database, KB_PREPARE_ON_START="1"
+    )
+    with running_gunicorn(env, tmp_path / "first.log") as (_process, port):
+        status, body = get(port, "/api/search?q=refund&lang=en")
+        assert status == 200
+        assert json.loads(body)["results"][0]["slug"] == "refund-timing"  # indexed
+        with create_app(app_config(tmp_path, DATABASE_URL=database)).app_context():
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(SearchEvent)) == 1
+            db.engine.dispose()
+    assert "Indexed" in (tmp_path / "first.log").read_text()
+    # The next start finds both up to date and rebuilds nothing.
+    with running_gunicorn(env, tmp_path / "second.log") as (_process, port):
+        assert get(port, "/en/search?q=refund")[0] == 200
+    second = (tmp_path / "second.log").read_text()
+    assert "Search index is up to date" in second and "Running upgrade" not in second
 
 
 @pytest.mark.slow

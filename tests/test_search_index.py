@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+from whoosh import index as whoosh_index
+from whoosh.query import Or, Term
 
-from kb.content import Article
+from kb.content import Article, load_articles
+from kb.content.render import render_markdown
 from kb.errors import SearchUnavailable
 from kb.search import (
     SCHEMA_VERSION,
@@ -18,6 +24,19 @@ from kb.search import (
     remove_article,
     update_article,
     write_fingerprint,
+)
+from kb.search.analysis import script_aware_analyzer, spelling_analyzer
+from kb.search.index import (
+    FIELD_BOOSTS,
+    MAX_BUILD_PROCESSES,
+    PARALLEL_MIN_ARTICLES,
+    IndexBuildError,
+    article_document,
+    build_processes,
+    index_path,
+    index_terms,
+    plain_text,
+    whoosh_fields,
 )
 
 REFUND = Article(
@@ -151,3 +170,166 @@ def test_index_is_current_only_after_a_build_with_that_fingerprint(tmp_path):
     assert not index_is_current(index_dir, "def")
     build_index(index_dir, [REFUND])  # a new build forgets the old fingerprint
     assert not index_is_current(index_dir, "abc")
+
+
+# Full builds in worker processes, and the cheaper analysis and text extraction they use.
+
+PROJECT = Path(__file__).resolve().parent.parent
+SAMPLE_ARTICLES = PROJECT / "articles"
+
+
+def real_articles() -> list[Article]:
+    """The sample help center (Arabic and English), with a draft among its articles."""
+    articles, problems = load_articles(SAMPLE_ARTICLES)
+    assert not problems, problems
+    return articles[:10] + [DRAFT] + articles[10:]
+
+
+def queries_of(articles: list[Article]) -> list[tuple[str, str]]:
+    """The title, some opening words and a misspelt title word of each article, in its language."""
+    queries = []
+    for article in articles:
+        words = plain_text(article.html).split()
+        queries += [
+            (article.title, article.lang),
+            (" ".join(words[3:9]), article.lang),
+            (article.title.split()[0][:-1] + "x", article.lang),  # "did you mean"
+        ]
+    return queries
+
+
+def test_a_parallel_build_answers_every_search_exactly_like_a_one_process_build(tmp_path):
+    articles = real_articles()
+    assert any(not article.published for article in articles)
+    build_index(tmp_path / "one", articles, processes=1)
+    build_index(tmp_path / "three", articles, processes=3)
+    # Three workers, three segments: the parallel path was taken.
+    assert len(list(index_path(tmp_path / "three").glob("MAIN_*.seg"))) == 3
+    assert len(list(index_path(tmp_path / "one").glob("MAIN_*.seg"))) == 1
+
+    one, three = SearchEngine(tmp_path / "one"), SearchEngine(tmp_path / "three")
+    queries = queries_of([article for article in articles if article.published])
+    for text, lang in queries:
+        assert three.search(text, lang) == one.search(text, lang), text
+    assert sum(bool(one.search(text, lang).hits) for text, lang in queries) > len(queries) / 2
+
+    # Whoosh's own scoring agrees too: same documents, numbers and BM25F scores.
+    query = Or([Term(field, word) for word in ("refund", "order", "طلب") for field in FIELD_BOOSTS])
+    with (
+        whoosh_index.open_dir(str(index_path(tmp_path / "one"))).searcher() as first,
+        whoosh_index.open_dir(str(index_path(tmp_path / "three"))).searcher() as second,
+    ):
+        expected = [(hit.docnum, hit.score) for hit in first.search(query, limit=None)]
+        assert [(hit.docnum, hit.score) for hit in second.search(query, limit=None)] == expected
+        assert len(expected) > 5
+        assert list(second.all_stored_fields()) == list(first.all_stored_fields())
+
+
+def test_a_parallel_build_reports_progress_for_every_article(tmp_path):
+    articles = real_articles()
+    calls = []
+    count = build_index(tmp_path, articles, progress=calls.append, processes=2)
+    assert count == sum(article.published for article in articles)
+    assert calls == [1] * len(articles)
+
+
+def test_a_failing_worker_stops_the_build_and_the_previous_index_keeps_serving(tmp_path):
+    articles = real_articles()
+    build_index(tmp_path, [REFUND, TRACKING])
+
+    broken = [article for article in articles if article.published][-1]
+
+    def html_of(article):
+        if article.key == broken.key:
+            raise ValueError("cannot render this one")
+        return article.html
+
+    with pytest.raises(IndexBuildError, match="cannot render this one"):
+        build_index(tmp_path, articles, html_of=html_of, processes=2)
+    assert slugs(tmp_path, "refund") == ["refunds"]
+    assert slugs(tmp_path, "password") == []
+    # The writer lock was released: the next build takes it at once.
+    build_index(tmp_path, articles, processes=2)
+    assert "reset-password" in slugs(tmp_path, "password")
+
+
+def test_small_builds_stay_in_one_process():
+    assert build_processes(PARALLEL_MIN_ARTICLES - 1) == 1
+    assert 1 <= build_processes(10 * PARALLEL_MIN_ARTICLES) <= MAX_BUILD_PROCESSES
+
+
+TRICKY_TEXT = [
+    "Log-in with your e-mail; wi-fi on/off, sign-up—now. Re-enter the PIN 1234-5678.",
+    "مُحَمَّدٌ يُرِيدُ اسْتِرْدَادَ المَبْلَغِ، والإلغاء ـــ للطلبات. بطاقتي ٣٤٥",
+    "Ünïcödé café naïve Ⅻ ß x" + "y" * 80 + " the and of",
+    "شحن iPhone-15 إلى الرياض، co-op و-ال",
+    "",
+]
+
+
+def test_index_terms_are_what_the_fields_analyser_makes():
+    analyzer = script_aware_analyzer()
+    texts = TRICKY_TEXT + [
+        text
+        for article in real_articles()
+        for text in (article.title, article.summary, plain_text(article.html), *article.tags)
+    ]
+    for text in texts:
+        assert index_terms(text) == [token.text for token in analyzer(text, mode="index")], text
+
+
+def test_prepared_fields_store_the_text_and_index_the_analysers_terms():
+    document = article_document(REFUND)
+    fields = whoosh_fields(document)
+    assert fields["_stored_title"] == "How refunds work"
+    assert fields["title"] == ["how", "refund", "work"]
+    spelling = spelling_analyzer()
+    expected = [token.text for token in spelling(document["spelling"], mode="index")]
+    assert fields["spelling"] == expected and "refunds" in expected
+    assert fields["key"] == "en/refunds"
+
+
+class ReferenceTextExtractor(HTMLParser):
+    """The standard library's HTML parser, the reference `plain_text` must agree with."""
+
+    BLOCKS = frozenset(
+        "p br hr h1 h2 h3 h4 h5 h6 ul ol li dl dt dd blockquote table tr th td pre".split()
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+        elif tag == "img" and dict(attrs).get("alt"):
+            self.parts.append(f" {dict(attrs)['alt']} ")
+
+    def handle_endtag(self, tag):
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def reference_plain_text(html: str) -> str:
+    extractor = ReferenceTextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    lines = (" ".join(line.split()) for line in "".join(extractor.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def test_plain_text_reads_sanitised_html_as_an_html_parser_does(shared_eval):
+    sources = [article.body for article in real_articles()] + TRICKY_TEXT
+    for line in (shared_eval / "xss" / "markdown_payloads.jsonl").read_text().splitlines():
+        sources.append(json.loads(line)["payload"])
+    pages = [render_markdown(source) for source in sources] + [
+        '<p title="a>b">x &amp y &lt;b&gt;</p><img alt="a &amp; b" src="x"><br/>z',
+        "<IMG ALT='Big' SRC=x>&am<em>p;</em> a <!-- c --> b<pre><code>x\n  y</code></pre>",
+    ]
+    for page in pages:
+        assert plain_text(page) == reference_plain_text(page), page
+    assert plain_text(pages[-1]) == "Big &amp; a b\nx\ny"

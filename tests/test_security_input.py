@@ -119,9 +119,9 @@ def work(monkeypatch):
         seen["terms"].append(len(terms))
         return score(ranker, terms, *args, **kwargs)
 
-    def spy_suggest(self, searcher, vocabulary, raw, query, *args, **kwargs):
+    def spy_suggest(self, raw, query, *args, **kwargs):
         seen["prefix"].append(len(query))
-        return suggest(self, searcher, vocabulary, raw, query, *args, **kwargs)
+        return suggest(self, raw, query, *args, **kwargs)
 
     monkeypatch.setattr(engine_module.SearchEngine, "_search", spy_search)
     monkeypatch.setattr(engine_module, "_score", spy_score)

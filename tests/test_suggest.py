@@ -6,11 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from kb.accounts import create_user
 from kb.content import load_articles
 from kb.errors import SearchUnavailable
 from kb.extensions import db
 from kb.insights.models import SearchEvent
 from kb.search import SearchEngine, Suggester, build_index
+from kb.search.catalogue import CATALOGUE_FILE
+from kb.search.index import index_path
+
+from .conftest import STAFF_PASSWORD, log_in
+from .test_editor import save
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +141,62 @@ def test_a_rebuilt_index_is_suggested_from_at_once(writable_app):
     build_index(writable_app.config["INDEX_DIR"], articles)
     assert completions(suggester, "follow y", "en") == ["Follow your parcel"]
     assert "Track your order" not in completions(suggester, "tra", "en")
+
+
+def test_fallback_ranks_articles_matching_more_of_the_typed_words_first(suggester):
+    # No title or question starts with these; "refund" alone is in several articles.
+    assert article_keys(suggester, "card refund tim", "en")[0] == "en/refund-timing"
+    assert article_keys(suggester, "refund tim", "ar") == []
+
+
+def api_suggestions(client, prefix: str, lang: str = "en") -> tuple[list[str], list[str]]:
+    data = client.get("/api/suggest", query_string={"q": prefix, "lang": lang}).get_json()
+    return [c["text"] for c in data["completions"]], [a["url"] for a in data["articles"]]
+
+
+def logged_in_writer(app):
+    with app.app_context():
+        create_user("writer@kb.example", STAFF_PASSWORD, "writer")
+    client = app.test_client()
+    assert log_in(client, "writer@kb.example").status_code == 302
+    return client
+
+
+def test_a_title_saved_in_the_editor_is_suggested_at_once(writable_app):
+    customer = writable_app.test_client()
+    assert api_suggestions(customer, "wombat") == ([], [])
+    assert api_suggestions(customer, "track y")[0] == ["Track your order"]
+    response = save(logged_in_writer(writable_app), "en", "track-order", title="Wombat couriers")
+    assert response.status_code == 302
+    completions, urls = api_suggestions(customer, "wombat c")
+    assert completions == ["Wombat couriers"] and urls == ["/en/articles/track-order"]
+    assert "Track your order" not in api_suggestions(customer, "track y")[0]
+
+
+def test_an_unpublished_article_is_no_longer_suggested(writable_app):
+    customer = writable_app.test_client()
+    assert "/en/articles/track-order" in api_suggestions(customer, "track y")[1]
+    assert save(logged_in_writer(writable_app), "en", "track-order", status="draft").status_code
+    completions, urls = api_suggestions(customer, "track y")
+    assert "Track your order" not in completions and "/en/articles/track-order" not in urls
+
+
+def test_an_index_without_a_catalogue_still_suggests_and_is_rebuilt_when_changed(writable_app):
+    """An index built before catalogues existed: articles still come, and `make run` (`flask
+    kb index --if-changed`) rebuilds it so that completions come back."""
+    runner = writable_app.test_cli_runner()
+    assert runner.invoke(args=["kb", "index"]).exit_code == 0
+    assert "up to date" in runner.invoke(args=["kb", "index", "--if-changed"]).output
+    directory = index_path(writable_app.config["INDEX_DIR"])
+    for path in directory.glob(f"{CATALOGUE_FILE}*"):
+        path.unlink()
+    suggester = Suggester(SearchEngine(writable_app.config["INDEX_DIR"]))
+    found = suggester.suggest("track you", "en")
+    assert found.completions == () and found.articles[0].key == "en/track-order"
+    result = runner.invoke(args=["kb", "index", "--if-changed"])
+    assert result.exit_code == 0, result.output
+    assert "Indexed" in result.output
+    assert completions(suggester, "track you", "en") == ["Track your order"]
 
 
 # --- GET /api/suggest --------------------------------------------------------------------

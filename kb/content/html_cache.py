@@ -66,8 +66,21 @@ class HtmlCache:
         cached = self.get(body)
         if cached is not None:
             return cached
-        html = render_markdown(body)
+        return self._render(body, self.path(body))
+
+    def article_html(self, article: Article) -> str:
+        """`store` of the article's body (the ``html_of`` of `build_index`)."""
+        return self.store(article.body)
+
+    def ensure(self, body: str) -> Path:
+        """The path of the entry of ``body``, rendered and written first only if it is missing."""
         path = self.path(body)
+        if not path.is_file():
+            self._render(body, path)
+        return path
+
+    def _render(self, body: str, path: Path) -> str:
+        html = render_markdown(body)
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(path, html)
         return html
@@ -86,8 +99,8 @@ def write_html_cache(
     started = time.time()
     keep = set()
     for article in articles:
-        cache.store(article.body)
-        keep.add(cache.path(article.body).name)
+        # Most entries were written by the index build just before: no need to read them.
+        keep.add(cache.ensure(article.body).name)
         if progress:
             progress(1)
     for path in cache.directory.glob("*/*.html"):

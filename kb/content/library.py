@@ -1,22 +1,30 @@
-"""In-process view of the articles directory for the web pages.
+"""The articles the web pages show, and every article for the back office.
 
-Each worker process keeps the parsed articles in memory and reloads them only when this
-server's *content stamp* changes: a small file in the HTML cache directory that is replaced
-by everything that changes what the site should show (`flask kb index`, `flask kb sync`
-and editor saves, through `ArticleLibrary.invalidate`). Checking it costs one ``stat`` per
-access, so workers notice a change at once without scanning the articles directory, and
-a file that changed on disk (a `git pull`, an edit by hand) is shown only after
-`flask kb sync` or `flask kb index` has indexed it and cached its HTML.
+Customer pages read the published articles from the catalogue the index build writes beside
+the index (`kb.search.catalogue`), one indexed query per question: a worker answers its
+first page without parsing the articles directory and keeps no article in memory (parsing
+10,000 articles took 2.6 s and ~70 MB per worker). Without a catalogue (no index yet) they
+fall back to the parsed articles, like the back office, which also needs drafts.
+
+The parsed articles are loaded on first use and reloaded only when this server's *content
+stamp* changes: a small file in the HTML cache directory that is replaced by everything
+that changes what the site should show (`flask kb index`, `flask kb sync` and editor
+saves, through `ArticleLibrary.invalidate`). Checking it costs one ``stat`` per access, so
+workers notice a change at once without scanning the articles directory. Either way, a file
+that changed on disk (a `git pull`, an edit by hand) is shown only after `flask kb sync` or
+`flask kb index` has indexed it and cached its HTML.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from kb.content.articles import Article, parse_article
 from kb.content.categories import CATEGORIES_FILE, category_label, load_categories
@@ -39,6 +47,20 @@ def mark_content_changed(html_dir: Path | str) -> None:
     temporary = directory / f".{CONTENT_STAMP_FILE}.{uuid.uuid4().hex}.tmp"
     temporary.write_text(uuid.uuid4().hex, encoding="ascii")
     os.rename(temporary, directory / CONTENT_STAMP_FILE)  # atomic, replaces on POSIX
+
+
+class PublishedArticles(Protocol):
+    """Where customer pages find the published articles (`kb.search.catalogue.Catalogue`)."""
+
+    def available(self) -> bool: ...
+
+    def article(self, key: str) -> Article | None: ...
+
+    def articles(self, lang: str | None = None, category: str | None = None) -> list[Article]: ...
+
+    def recent(self, lang: str, count: int, excluded: Iterable[str] = ()) -> list[Article]: ...
+
+    def category_counts(self, lang: str) -> dict[str, int]: ...
 
 
 def _stamp_signature(path: Path | None) -> tuple | None:
@@ -86,18 +108,26 @@ def _file_signature(path: Path) -> tuple | None:
 
 
 class ArticleLibrary:
-    """Published articles by key, category and slug, reloaded when the content stamp changes.
+    """Articles by key, category and slug: the published ones from ``indexed`` when it is
+    available, otherwise (and with drafts) parsed, reloaded when the content stamp changes.
 
     A reload re-reads only the files whose size, modification time or inode changed (parsing
-    the front matter is most of the cost: about 3 ms an article). Invalid files are skipped
+    the front matter is most of the cost: about 0.3 ms an article). Invalid files are skipped
     with a warning so one bad edit cannot take the site down; `flask kb check` and CI are
     where they fail loudly.
     """
 
-    def __init__(self, directory: Path, languages: Iterable[str], html_dir: Path | None = None):
+    def __init__(
+        self,
+        directory: Path,
+        languages: Iterable[str],
+        html_dir: Path | None = None,
+        indexed: PublishedArticles | None = None,
+    ):
         self.directory = Path(directory)
         self.html_cache = HtmlCache(html_dir) if html_dir is not None else None
         self.languages = tuple(languages)
+        self.indexed = indexed
         self._stamp = Path(html_dir) / CONTENT_STAMP_FILE if html_dir is not None else None
         self._lock = threading.Lock()
         self._loaded_stamp: object = _NOT_LOADED
@@ -106,8 +136,11 @@ class ArticleLibrary:
         self._categories_signature: object = _NOT_LOADED
         self._by_key: dict[str, Article] = {}
         self._labels: dict[str, dict[str, str]] = {}
+        self._labels_stamp: object = _NOT_LOADED
 
     def get(self, lang: str, slug: str, include_drafts: bool = False) -> Article | None:
+        if not include_drafts and (catalogue := self._catalogue()) is not None:
+            return catalogue.article(f"{lang}/{slug}")
         article = self._articles().get(f"{lang}/{slug}")
         return article if article and (article.published or include_drafts) else None
 
@@ -135,6 +168,8 @@ class ArticleLibrary:
             self._loaded_stamp = _NOT_LOADED
 
     def published(self, lang: str | None = None) -> list[Article]:
+        if (catalogue := self._catalogue()) is not None:
+            return catalogue.articles(lang)
         return [
             article
             for article in self._articles().values()
@@ -142,19 +177,66 @@ class ArticleLibrary:
         ]
 
     def in_category(self, lang: str, category: str) -> list[Article]:
+        if (catalogue := self._catalogue()) is not None:
+            return catalogue.articles(lang, category)
         return [article for article in self.published(lang) if article.category == category]
 
     def categories(self, lang: str) -> list[str]:
-        return sorted({article.category for article in self.published(lang) if article.category})
+        return sorted(self.category_counts(lang))
+
+    def category_counts(self, lang: str) -> dict[str, int]:
+        """How many published articles each category of ``lang`` has."""
+        if (catalogue := self._catalogue()) is not None:
+            return catalogue.category_counts(lang)
+        counts: dict[str, int] = {}
+        for article in self.published(lang):
+            if article.category:
+                counts[article.category] = counts.get(article.category, 0) + 1
+        return counts
+
+    def recent(self, lang: str, count: int, excluded: Iterable[str] = ()) -> list[Article]:
+        """The ``count`` most recently updated published articles (undated ones last),
+        leaving out the keys in ``excluded``."""
+        if (catalogue := self._catalogue()) is not None:
+            return catalogue.recent(lang, count, excluded)
+        excluded = set(excluded)
+        candidates = [a for a in self.published(lang) if a.key not in excluded]
+        # Stable: articles updated the same day stay in path order.
+        candidates.sort(key=lambda article: article.updated or dt.date.min, reverse=True)
+        return candidates[:count]
 
     def category_name(self, category: str, lang: str) -> str:
-        self._articles()
-        return category_label(self._labels, category, lang)
+        return category_label(self._category_labels(), category, lang)
 
     def translations(self, slug: str) -> dict[str, Article]:
         """Published versions of ``slug`` by language."""
         found = (self.get(lang, slug) for lang in self.languages)
         return {article.lang: article for article in found if article}
+
+    def _catalogue(self) -> PublishedArticles | None:
+        catalogue = self.indexed
+        return catalogue if catalogue is not None and catalogue.available() else None
+
+    def _category_labels(self) -> dict[str, dict[str, str]]:
+        """The labels of categories.yml, read again after a content stamp change."""
+        stamp = _stamp_signature(self._stamp)
+        if stamp == self._labels_stamp:
+            return self._labels
+        with self._lock:
+            stamp = _stamp_signature(self._stamp)
+            if stamp != self._labels_stamp:
+                self._load_labels()
+                self._labels_stamp = stamp
+        return self._labels
+
+    def _load_labels(self) -> None:
+        categories_signature = _file_signature(self.directory / CATEGORIES_FILE)
+        if categories_signature != self._categories_signature:
+            labels, problems = load_categories(self.directory)
+            for problem in problems:
+                logger.warning("skipping invalid content: %s", problem)
+            self._labels = labels
+            self._categories_signature = categories_signature
 
     def _articles(self) -> dict[str, Article]:
         stamp = _stamp_signature(self._stamp)
@@ -189,13 +271,6 @@ class ArticleLibrary:
                 )
                 continue
             by_key[article.key] = article
-        categories_signature = _file_signature(self.directory / CATEGORIES_FILE)
-        if categories_signature != self._categories_signature:
-            labels, problems = load_categories(self.directory)
-            for problem in problems:
-                logger.warning("skipping invalid content: %s", problem)
-            self._labels = labels
-            self._categories_signature = categories_signature
         self._files = files
         self._by_key = by_key
 

@@ -74,21 +74,25 @@ def record_search(
     # A plain INSERT ... RETURNING, not an ORM object: every search writes one row, and the
     # ORM's unit of work and the re-read of the row after commit cost more than the search
     # itself (bench/http.py).
-    search_id = db.session.connection().execute(
-        _insert_search(),
-        {
-            "visit_id": visit_id,
-            "created_at": utcnow(),
-            "lang": lang,
-            "query": safe_query,
-            "normalized_query": normalize_query(safe_query)[:QUERY_LIMIT],
-            "result_count": result_count,
-            "shown_keys": list(shown_keys),
-            "source": source,
-            "flow_id": flow_id,
-            **_channel_columns(channel),
-        },
-    ).scalar_one()
+    search_id = (
+        db.session.connection()
+        .execute(
+            _insert_search(),
+            {
+                "visit_id": visit_id,
+                "created_at": utcnow(),
+                "lang": lang,
+                "query": safe_query,
+                "normalized_query": normalize_query(safe_query)[:QUERY_LIMIT],
+                "result_count": result_count,
+                "shown_keys": list(shown_keys),
+                "source": source,
+                "flow_id": flow_id,
+                **_channel_columns(channel),
+            },
+        )
+        .scalar_one()
+    )
     db.session.commit()
     return search_id
 

@@ -13,11 +13,13 @@ import logging
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from whoosh import index as whoosh_index
 from whoosh import scoring
+from whoosh.filedb.filestore import FileStorage
 from whoosh.query import And, FuzzyTerm, Or, Query, Term
 
 from kb.errors import SearchUnavailable
@@ -93,6 +95,10 @@ class SearchEngine:
     def __init__(self, index_dir: Path | str, cache_size: int = RESULT_CACHE_SIZE):
         self.index_dir = Path(index_dir)
         self._lock = threading.Lock()
+        # Whoosh reads its files through shared handles (seek, then read): one reader of
+        # the index at a time per process. Searches are pure Python, so under the GIL two
+        # threads would not have run them in parallel anyway.
+        self._reading = threading.Lock()
         self._searcher = None
         self._ranker: Ranker | None = None
         self._synonyms: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
@@ -127,7 +133,8 @@ class SearchEngine:
                 self._cache.move_to_end(key)
                 return cached
         try:
-            results = self._search(searcher, ranker, text, lang, limit, category)
+            with self._reading:
+                results = self._search(searcher, ranker, text, lang, limit, category)
         except Exception:  # Whoosh raises many types; RecursionError is one of them
             logger.exception("search failed for a %d-character query", len(text))
             return SearchResults(query=text)
@@ -137,6 +144,18 @@ class SearchEngine:
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         return results
+
+    @contextmanager
+    def reading(self) -> Iterator[Ranker]:
+        """The current generation's `Ranker`, for reading the index outside `search` (the
+        suggestions' article fallback): holds the lock every index read takes."""
+        self.current_searcher()
+        with self._lock:
+            ranker = self._ranker
+        if ranker is None:
+            raise SearchUnavailable(f"no search index in {self.index_dir}")
+        with self._reading:
+            yield ranker
 
     def clear_cache(self) -> None:
         """Forget cached answers (benchmarks use it to time searches that miss the cache)."""
@@ -154,7 +173,13 @@ class SearchEngine:
                     # A new reader, not ``refresh()``: refresh closes segment readers that
                     # requests in other threads may still be using (ReaderClosed). The old
                     # searcher is closed by garbage collection once nobody holds it.
-                    ix = whoosh_index.open_dir(str(index_path(self.index_dir)), readonly=True)
+                    # Without mmap: Whoosh copies every memory-mapped part of the index into
+                    # the process (BytesIO over the map), 120 MB per worker at 10,000 articles;
+                    # plain reads leave the file in the OS page cache, shared by all workers.
+                    storage = FileStorage(
+                        str(index_path(self.index_dir)), supports_mmap=False, readonly=True
+                    )
+                    ix = storage.open_index()
                     searcher = ix.searcher(weighting=_weighting())
                     self._ranker = Ranker(searcher, FIELD_BOOSTS, BM25_B, BM25_K1)
                     self._searcher = searcher

@@ -24,13 +24,15 @@ import numpy as np
 from kb.search.text import is_arabic
 
 # Postings kept in memory per worker (one int32 id and one float32 score each): about
-# 8 bytes a posting, so 3,000,000 postings are ~24 MB, the common words of a 10,000-article
-# help center in two languages.
-MAX_CACHED_POSTINGS = 3_000_000
+# 8 bytes a posting, so 2,000,000 postings are ~16 MB. 1,000 distinct queries on a
+# 10,000-article help center in two languages used 740,000.
+MAX_CACHED_POSTINGS = 2_000_000
 # Documents whose word pairs are kept (about 7 KB each).
 MAX_CACHED_PAIRS = 2000
-# Cached (field, term) entries, most of them empty (words a field does not hold).
-MAX_CACHED_TERMS = 200_000
+# Cached (field, term) entries, most of them empty (words a field does not hold). Each costs
+# ~500 bytes even when empty (key, two arrays, LRU node): 50,000 are ~25 MB, where 200,000
+# let a long-running worker grow by 100 MB. 1,000 distinct queries used 6,200.
+MAX_CACHED_TERMS = 50_000
 # A segment without the column asked for (an index written before it existed).
 _NO_COLUMN = object()
 

@@ -156,7 +156,7 @@ def _rebuild(
             published,
             synonyms,
             progress=bar.update,
-            html_of=lambda article: html_cache.store(article.body),
+            html_of=html_cache.article_html,
         )
     with progress("Caching article HTML", len(articles)) as bar:
         write_html_cache(index_dir, articles, progress=bar.update)

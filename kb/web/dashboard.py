@@ -16,7 +16,6 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from kb.insights import charts
 from kb.insights.channels import CHANNELS
 from kb.insights.dashboard import (
     DEFAULT_DAYS,
@@ -378,6 +377,10 @@ def article_categories() -> dict[str, str]:
 
 
 def render_chart(name: str, filters: Filters) -> bytes:
+    # Imported here: pygal costs every worker ~7 MB and 30 ms at start, and only managers
+    # looking at the dashboard need it.
+    from kb.insights import charts
+
     period = period_of_days(filters.first, filters.last)
     scope = (filters.lang, filters.category, article_categories())
     if name == "effort":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import (
     Blueprint,
     abort,
@@ -51,12 +49,8 @@ def home(lang: str):
     articles = library()
     popular = popular_articles(lang, POPULAR_COUNT)
     categories = [
-        (
-            category,
-            articles.category_name(category, lang),
-            len(articles.in_category(lang, category)),
-        )
-        for category in articles.categories(lang)
+        (category, articles.category_name(category, lang), count)
+        for category, count in sorted(articles.category_counts(lang).items())
     ]
     return render_template("public/home.html", popular=popular, categories=categories)
 
@@ -70,10 +64,7 @@ def popular_articles(lang: str, count: int) -> list:
         if (article := articles.get(*key.split("/", 1)))
     ]
     if len(popular) < count:
-        recent = sorted(
-            articles.published(lang), key=lambda a: a.updated or dt.date.min, reverse=True
-        )
-        popular += [a for a in recent if a not in popular][: count - len(popular)]
+        popular += articles.recent(lang, count - len(popular), [a.key for a in popular])
     return popular
 
 

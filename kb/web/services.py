@@ -8,18 +8,22 @@ from kb.content import ArticleLibrary
 from kb.content.html_cache import cache_dir
 from kb.content.store import ArticleStore
 from kb.search import SearchEngine, Suggester
+from kb.search.catalogue import Catalogue
+from kb.search.index import index_path
 
 
 def init_app(app: Flask) -> None:
     # Constructed without I/O: each opens its files on first use in the worker process.
+    catalogue = Catalogue(index_path(app.config["INDEX_DIR"]))
     app.extensions["kb.library"] = ArticleLibrary(
         app.config["ARTICLES_DIR"],
         app.config["LANGUAGES"],
         html_dir=cache_dir(app.config["INDEX_DIR"]),
+        indexed=catalogue,
     )
     engine = SearchEngine(app.config["INDEX_DIR"])
     app.extensions["kb.search"] = engine
-    app.extensions["kb.suggest"] = Suggester(engine)
+    app.extensions["kb.suggest"] = Suggester(engine, catalogue)
     app.extensions["kb.store"] = ArticleStore(
         app.config["ARTICLES_DIR"],
         app.config["INDEX_DIR"],
