@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from whoosh.query import Or, Term
 
@@ -29,6 +31,18 @@ def test_scores_equal_whooshs_bm25f_for_the_same_query(engine, words):
     assert found.keys() == expected.keys()
     for docnum, score in expected.items():
         assert found[docnum] == pytest.approx(score, rel=1e-5)
+
+
+@pytest.mark.parametrize("prefix", ["re", "track", "p", "ال", "بط", "zzz"])
+def test_prefix_expansion_lists_the_terms_whooshs_does_in_its_order(engine, prefix):
+    # Suggestions expand the half-typed word from the ranker's sorted term lists.
+    searcher = engine.current_searcher()
+    ranker = Ranker(searcher, FIELD_BOOSTS, BM25_B, BM25_K1)
+    for field in FIELD_BOOSTS:
+        expanded = itertools.islice(searcher.reader().expand_prefix(field, prefix), 5)
+        expected = [term.decode("utf-8") for term in expanded]
+        assert ranker.terms_with_prefix(field, prefix, 5) == expected
+    assert ranker.terms_with_prefix("body", "re", 50), "the fixture has words starting with re"
 
 
 def test_a_replaced_article_is_found_once_by_its_new_text_only(tmp_path):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from itertools import islice
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -156,11 +155,10 @@ def _ranked_articles(ranker: Ranker, words: list[str], finished: bool, lang, lim
     partial = strip_particle(words[-1], 1)
     expand = not finished and len(partial) >= MIN_EXPANDED_CHARS
     scores = np.zeros(ranker.size, dtype=np.float32)
-    reader = searcher.reader()
     for field, boost in FIELD_BOOSTS.items():
         field_terms = list(terms)
         if expand:
-            field_terms += islice(reader.expand_prefix(field, partial), MAX_EXPANSIONS)
+            field_terms += ranker.terms_with_prefix(field, partial, MAX_EXPANSIONS)
         for term in field_terms:
             ids, term_scores = ranker.term_scores(field, term)
             if len(ids):
