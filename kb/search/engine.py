@@ -78,7 +78,7 @@ SNIPPET_FIELDS = ("body", "questions", "summary")
 SPANS_COLUMNS = {"body": "body_spans"}
 # Answers kept per worker for the current index generation (customers repeat searches:
 # the popular questions, the same query on the results page and its API twin).
-RESULT_CACHE_SIZE = 2048
+RESULT_CACHE_SIZE = 512
 # Spelling neighbours remembered per generation (Levenshtein walks of the vocabulary).
 NEAR_CACHE_SIZE = 4096
 

@@ -29,14 +29,17 @@ from kb.search.text import is_arabic
 # 8 bytes a posting, so 2,000,000 postings are ~16 MB. 1,000 distinct queries on a
 # 10,000-article help center in two languages used 740,000.
 MAX_CACHED_POSTINGS = 2_000_000
-# Documents whose word pairs are kept (about 7 KB each).
-MAX_CACHED_PAIRS = 2000
-# Cached (field, term) entries, most of them empty (words a field does not hold). Each costs
-# ~500 bytes even when empty (key, two arrays, LRU node): 50,000 are ~25 MB, where 200,000
-# let a long-running worker grow by 100 MB. 1,000 distinct queries used 6,200.
+# Documents whose word pairs are kept (about 7 KB each; read for a query's 60 best).
+MAX_CACHED_PAIRS = 500
+# Cached (field, term) entries, most of them empty (words a field does not hold). An empty
+# one shares `_NO_POSTINGS` and costs ~150 bytes (key, LRU node): 50,000 are under 10 MB.
+# 1,000 distinct queries used 6,200.
 MAX_CACHED_TERMS = 50_000
 # A segment without the column asked for (an index written before it existed).
 _NO_COLUMN = object()
+# The postings of a term a field does not hold: one shared pair of empty arrays, not two new
+# ones per cached (field, term).
+_NO_POSTINGS = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 
 
 class Ranker:
@@ -87,7 +90,7 @@ class Ranker:
                 np.float32
             )
         else:
-            scores = np.zeros(0, dtype=np.float32)
+            ids, scores = _NO_POSTINGS  # most lookups: a word one field does not hold
         with self._lock:
             self._postings[key] = (ids, scores)
             self._cached_postings += len(ids)
@@ -261,7 +264,7 @@ class Ranker:
             if offset:
                 for position in range(start, len(ids)):
                     ids[position] += offset
-        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32)
+        return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
 
 
 def _one_edit(word: str, alphabet: str):
