@@ -54,11 +54,12 @@ def index_command(if_changed: bool) -> None:
     """Build the search index from the articles directory (atomic full rebuild)."""
     from kb.content.html_cache import cache_dir
     from kb.search import fingerprint, index_is_current
+    from kb.search.index import index_path
     from kb.search.sync import rebuild_index
 
     articles_dir = current_app.config["ARTICLES_DIR"]
     index_dir = current_app.config["INDEX_DIR"]
-    current = fingerprint(articles_dir)
+    current = fingerprint(articles_dir, remember_in=index_path(index_dir))
     if if_changed and index_is_current(index_dir, current) and cache_dir(index_dir).is_dir():
         click.echo(f"Search index is up to date ({index_dir}).")
         return

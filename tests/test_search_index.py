@@ -11,6 +11,7 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.query import Or, Term
 
+import kb.search.index as index_module
 from kb.content import Article, load_articles
 from kb.content.render import render_markdown
 from kb.errors import SearchUnavailable
@@ -158,6 +159,36 @@ def test_fingerprint_changes_when_an_article_or_the_synonyms_change(tmp_path):
     assert fingerprint(articles) != third
     write(articles / "notes.txt", "not an article")
     assert fingerprint(articles) == fingerprint(articles)
+
+
+def test_a_remembered_fingerprint_rereads_only_changed_files_and_still_sees_every_change(
+    tmp_path, monkeypatch
+):
+    articles, remembered = tmp_path / "articles", tmp_path / "index"
+    remembered.mkdir()
+    write(articles / "en" / "a.md", "---\ntitle: A\nlang: en\n---\nBody\n")
+    write(articles / "en" / "b.md", "---\ntitle: B\nlang: en\n---\nBody\n")
+    plain = fingerprint(articles)
+    assert fingerprint(articles, remember_in=remembered) == plain
+    # Files older than a couple of seconds are trusted by size and time: none is read again.
+    monkeypatch.setattr(index_module, "FRESH_SECONDS", -60)
+    fingerprint(articles, remember_in=remembered)
+    read = []
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(path):
+        read.append(path.name)
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    assert fingerprint(articles, remember_in=remembered) == plain
+    assert read == []
+    # A changed file (new size and time) is read again and changes the fingerprint, which
+    # stays the one computed without the record.
+    write(articles / "en" / "b.md", "---\ntitle: B\nlang: en\n---\nBody, changed\n")
+    changed = fingerprint(articles, remember_in=remembered)
+    assert read == ["b.md"]
+    assert changed != plain and changed == fingerprint(articles)
 
 
 def test_index_is_current_only_after_a_build_with_that_fingerprint(tmp_path):
