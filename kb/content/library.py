@@ -73,7 +73,7 @@ def _stamp_signature(path: Path | None) -> tuple | None:
     return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
-def _markdown_files(directory: Path) -> list[tuple[Path, tuple]]:
+def markdown_files(directory: Path) -> list[tuple[Path, tuple]]:
     """Every ``*.md`` under ``directory`` with its stat signature, in `sorted` Path order.
 
     What ``sorted(directory.rglob("*.md"))`` lists (symbolic links to directories are not
@@ -252,7 +252,7 @@ class ArticleLibrary:
 
     def _reload(self) -> None:
         files: dict[Path, tuple[tuple, Article | None]] = {}
-        for path, signature in _markdown_files(self.directory):
+        for path, signature in markdown_files(self.directory):
             known = self._files.get(path)
             files[path] = (
                 known if known and known[0] == signature else (signature, self._parse(path))

@@ -137,12 +137,10 @@ def update_catalogue(directory: Path | str, article: Article) -> None:
         if connection is None:
             return
         connection.execute("BEGIN IMMEDIATE")
-        old = connection.execute("SELECT id FROM articles WHERE key = ?", (article.key,))
-        row = old.fetchone()
-        _delete_article(connection, article.key)
+        old_id = _delete_article(connection, article.key)
         if article.published:
             # An edited article keeps its place among the others (the order of recent ones).
-            article_id = _insert_article(connection, article, row[0] if row else None)
+            article_id = _insert_article(connection, article, old_id)
             first = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM phrases").fetchone()
             phrases: list[tuple] = []
             suffixes: list[tuple] = []
@@ -219,10 +217,11 @@ def _insert_article(connection, article: Article, article_id: int | None = None)
     return cursor.lastrowid
 
 
-def _delete_article(connection, key: str) -> None:
+def _delete_article(connection, key: str) -> int | None:
+    """Delete the article with ``key`` and its phrases; return its id (None: not there)."""
     row = connection.execute("SELECT id FROM articles WHERE key = ?", (key,)).fetchone()
     if row is None:
-        return
+        return None
     lang = key.split("/", 1)[0]
     # By the lookup index (the suffixes are computed again): a phrase_id index would cost
     # every build and every lookup more than these few deletions.
@@ -237,6 +236,7 @@ def _delete_article(connection, key: str) -> None:
     )
     connection.execute("DELETE FROM phrases WHERE article_id = ?", (row[0],))
     connection.execute("DELETE FROM articles WHERE id = ?", (row[0],))
+    return row[0]
 
 
 def _collect_phrases(
