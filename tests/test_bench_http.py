@@ -15,7 +15,14 @@ from kb.search import normalize_query
 from .conftest import FIXTURE_ARTICLES
 
 PROJECT = Path(__file__).resolve().parent.parent
-ENDPOINTS = {"healthz", "api_search", "page_search", "suggest", "api_search_no_event"}
+ENDPOINTS = {
+    "healthz",
+    "api_search",
+    "page_search",
+    "suggest",
+    "api_search_no_event",
+    "api_search_cached",
+}
 ROW_KEYS = {"requests", "errors", "requests_per_s", "p50_ms", "p95_ms", "p99_ms"}
 
 

@@ -11,7 +11,7 @@ from kb.content import Article
 from kb.search import SearchEngine, build_index, update_article
 from kb.search.engine import BM25_B, BM25_K1
 from kb.search.index import FIELD_BOOSTS
-from kb.search.ranking import Ranker
+from kb.search.ranking import Ranker, _direct_values, _stored_column
 
 
 @pytest.fixture
@@ -65,3 +65,63 @@ def test_cached_answers_are_dropped_when_the_index_changes(tmp_path):
     assert engine.search("voucher", "en").hits == ()
     update_article(tmp_path, Article(lang="en", slug="b", title="Voucher", body="Codes.\n"))
     assert [h.slug for h in engine.search("voucher", "en").hits] == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("query", "lang", "together", "apart"),
+    [
+        (
+            "gift card",
+            "en",
+            "Buy a gift card today. Shops sell them.",
+            "Buy a card today. Shops sell gift them.",
+        ),
+        (
+            "بطاقة هدية",
+            "ar",
+            "اشتر بطاقة هدية اليوم. المتاجر تبيعها.",
+            "اشتر بطاقة اليوم. المتاجر هدية تبيعها.",
+        ),
+    ],
+)
+def test_the_words_next_to_each_other_rank_above_the_same_words_apart(
+    tmp_path, query, lang, together, apart
+):
+    # The same words in both bodies, only their order differs: the proximity bonus decides.
+    articles = [
+        Article(lang=lang, slug="apart", title="One", body=apart + "\n"),
+        Article(lang=lang, slug="together", title="Two", body=together + "\n"),
+    ]
+    build_index(tmp_path, articles)
+    hits = SearchEngine(tmp_path).search(query, lang).hits
+    assert [hit.slug for hit in hits] == ["together", "apart"]
+
+
+def test_stored_fields_and_columns_read_directly_equal_whooshs_in_every_segment(tmp_path):
+    # The ranker reads hits' stored fields and columns with os.pread (`_direct_values`);
+    # after an update the index has a second segment and a deleted document.
+    articles = [
+        Article(lang="en", slug=f"a{n}", title=f"Gift card {n}", body=f"Buy a gift card {n}.\n")
+        for n in range(5)
+    ] + [Article(lang="ar", slug="b", title="بطاقة هدية", body="اشتر بطاقة هدية اليوم.\n")]
+    build_index(tmp_path, articles)
+    update_article(tmp_path, Article(lang="en", slug="a2", title="Gift cards", body="New text.\n"))
+    searcher = SearchEngine(tmp_path).current_searcher()
+    ranker = Ranker(searcher, FIELD_BOOSTS, BM25_B, BM25_K1)
+    assert len(list(searcher.reader().leaf_readers())) == 2
+    for docnum in range(searcher.reader().doc_count_all()):
+        assert ranker.stored_fields(docnum) == searcher.stored_fields(docnum)
+        for column in ("pairs", "body_spans"):
+            leaf, offset = next(
+                (leaf, offset)
+                for leaf, offset in reversed(list(searcher.reader().leaf_readers()))
+                if docnum >= offset
+            )
+            assert (
+                ranker.column_value(column, docnum) == leaf.column_reader(column)[docnum - offset]
+            )
+    assert ranker.stored_fields(0)["slug"] == "a0"
+    # ... and the direct path is the one taken (a fallback to Whoosh would pass the above).
+    for leaf, _ in searcher.reader().leaf_readers():
+        assert _direct_values(leaf.column_reader("body_spans")) is not None
+        assert _direct_values(_stored_column(leaf)) is not None

@@ -330,7 +330,7 @@ class SearchEngine:
     def _hit(
         self, searcher, ranker: Ranker, docnum: int, score: float, searched: set[str]
     ) -> SearchHit:
-        fields = searcher.stored_fields(docnum)
+        fields = ranker.stored_fields(docnum)
         snippet = ""
         for field in SNIPPET_FIELDS:
             if fields.get(field):
@@ -393,15 +393,23 @@ def _add_proximity(ranker: Ranker, terms: list[str], total, allowed) -> None:
     if len(candidates) > PROXIMITY_DEPTH:
         best = np.argpartition(-total[candidates], PROXIMITY_DEPTH - 1)[:PROXIMITY_DEPTH]
         candidates = candidates[best]
-    documents = [int(docnum) for docnum in candidates]
+    documents = candidates.tolist()  # Python ints: indexing NumPy arrays one by one is slow
+    stored: dict[int, bytes] = {}
     for first, second in itertools.pairwise(terms):
         for code, field in PROXIMITY_FIELDS.items():
-            pair = f"{code}|{first}+{second}"
-            together = np.array([d for d in documents if ranker.has_pair(d, pair)], dtype=np.int64)
-            if len(together):
-                both = ranker.scores_at(field, first, together)
-                both += ranker.scores_at(field, second, together)
-                total[together] += np.float32(PROXIMITY_WEIGHT) * both
+            both = ranker.scores_at(field, first, candidates)
+            both += ranker.scores_at(field, second, candidates)
+            # Where neither word scores in the field the bonus is 0: no pair lookup there.
+            scoring = np.flatnonzero(both).tolist()
+            if not scoring:
+                continue
+            missing = [documents[n] for n in scoring if documents[n] not in stored]
+            if missing:
+                stored.update(ranker.stored_pairs(missing))
+            pair = f" {code}|{first}+{second} ".encode()
+            together = [n for n in scoring if pair in stored[documents[n]]]
+            if together:
+                total[candidates[together]] += np.float32(PROXIMITY_WEIGHT) * both[together]
 
 
 def _coordinate(searcher, scores, matched, terms: list[str], found, depth: int) -> list:

@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import os
+import pickle
 import threading
+import zlib
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
+from whoosh.codec.whoosh3 import STORED_COLUMN
+from whoosh.columns import CompressedBytesColumn, VarBytesColumn
+from whoosh.filedb.compound import SubFile
 
 from kb.search.text import is_arabic
 
@@ -57,11 +63,12 @@ class Ranker:
         reader = searcher.reader()
         self.size = reader.doc_count_all()
         self._leaves = list(reader.leaf_readers())
+        self._starts = [offset for _, offset in self._leaves]
         self._lock = threading.Lock()
         self._lengths: dict[str, np.ndarray] = {}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
-        self._pairs: dict[int, bytes] = {}
-        self._columns: dict[tuple[str, int], object] = {}
+        self._pairs: OrderedDict[int, bytes] = OrderedDict()
+        self._columns: dict[tuple[str, int], Callable[[int], object]] = {}
         self._vocabularies: dict[str, tuple[frozenset[str], dict[bool, str]]] = {}
         self._term_lists: dict[str, list[str]] = {}
         self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -112,34 +119,70 @@ class Ranker:
             found[present] = scores[places[present]]
         return found
 
-    def has_pair(self, docnum: int, pair: str) -> bool:
-        """True when the document's adjacent word pairs (`kb.search.index.adjacent_pairs`)
-        include ``pair`` ("t|gift+card")."""
+    def stored_pairs(self, documents: Iterable[int]) -> dict[int, bytes]:
+        """The adjacent word pairs (`kb.search.index.adjacent_pairs`) of each document, as the
+        stored bytes between spaces: whether a document holds pair "t|gift+card" is then one
+        substring search for b" t|gift+card " (splitting them into a set cost 50
+        microseconds a document)."""
+        found: dict[int, bytes] = {}
+        missing = []
         with self._lock:
-            stored = self._pairs.get(docnum)
-        if stored is None:
-            # Kept as the stored bytes, space-delimited: a membership test is one substring
-            # search in C, where splitting them into a set cost 50 microseconds a document.
-            stored = b" " + self.column_value("pairs", docnum) + b" "
-            with self._lock:
-                if len(self._pairs) >= MAX_CACHED_PAIRS:
-                    self._pairs.clear()
-                self._pairs[docnum] = stored
-        return f" {pair} ".encode() in stored
+            for docnum in documents:
+                stored = self._pairs.get(docnum)
+                if stored is None:
+                    missing.append(docnum)
+                else:
+                    self._pairs.move_to_end(docnum)
+                    found[docnum] = stored
+        for docnum in missing:
+            found[docnum] = b" " + self.column_value("pairs", docnum) + b" "
+        with self._lock:
+            for docnum in missing:
+                self._pairs[docnum] = found[docnum]
+            while len(self._pairs) > MAX_CACHED_PAIRS:
+                self._pairs.popitem(last=False)
+        return found
 
     def column_value(self, field: str, docnum: int) -> bytes:
         """A document's value in a bytes column (b"" when its segment has no such column)."""
-        for number, (leaf, offset) in reversed(list(enumerate(self._leaves))):
-            if docnum >= offset:
-                column = self._columns.get((field, number))
-                if column is None:
-                    # Opening a column reader reads its whole table of offsets (~1 ms at
-                    # 1,000 documents): once per segment and generation, not per hit.
-                    column = leaf.column_reader(field) if leaf.has_column(field) else _NO_COLUMN
-                    with self._lock:
-                        self._columns[(field, number)] = column
-                return b"" if column is _NO_COLUMN else column[docnum - offset]
-        return b""
+        number, offset = self._leaf_of(docnum)
+        column = self._columns.get((field, number))
+        if column is None:
+            leaf = self._leaves[number][0]
+            # Opening a column reader reads its whole table of offsets (~1 ms at 1,000
+            # documents): once per segment and generation, not per hit.
+            if leaf.has_column(field):
+                whoosh_column = leaf.column_reader(field)
+                column = _direct_values(whoosh_column) or whoosh_column.__getitem__
+            else:
+                column = _NO_COLUMN
+            with self._lock:
+                self._columns[(field, number)] = column
+        return b"" if column is _NO_COLUMN else column(docnum - offset)
+
+    def stored_fields(self, docnum: int) -> dict:
+        """A document's stored fields, as Whoosh's ``searcher.stored_fields`` gives them."""
+        number, offset = self._leaf_of(docnum)
+        read = self._columns.get(("_stored", number))
+        if read is None:
+            leaf = self._leaves[number][0]
+            stored = _direct_values(_stored_column(leaf))
+            if stored is None:
+                read = leaf.stored_fields
+            else:
+
+                def read(docnum: int, stored=stored) -> dict:
+                    value = stored(docnum)
+                    return pickle.loads(zlib.decompress(value)) if value else {}
+
+            with self._lock:
+                self._columns[("_stored", number)] = read
+        return read(docnum - offset)
+
+    def _leaf_of(self, docnum: int) -> tuple[int, int]:
+        """The segment holding ``docnum``: its number and its first document number."""
+        number = bisect.bisect_right(self._starts, docnum) - 1
+        return number, self._starts[number]
 
     def document_frequency(self, field: str, term: str) -> int:
         """How many documents hold ``term`` in ``field`` (deleted ones included, as Whoosh)."""
@@ -279,3 +322,38 @@ def _one_edit(word: str, alphabet: str):
             yield head + tail[1:]  # deletion
         if len(tail) > 1:
             yield head + tail[1] + tail[0] + tail[2:]  # swap
+
+
+def _stored_column(leaf):
+    """The segment's column of stored fields (pickled, compressed dicts), Whoosh 2.7.4."""
+    return leaf._perdoc.column_reader("_stored", STORED_COLUMN)
+
+
+def _direct_values(column) -> Callable[[int], bytes] | None:
+    """``column[docnum]`` for a Whoosh 2.7.4 variable-length bytes column, as one `os.pread`
+    of its bytes (not yet decompressed for a compressed column); None for any other column
+    or file (the caller then reads through Whoosh).
+
+    Whoosh reads a value through four layers of Python file objects (seek, then read): a
+    fifth of a query's time went there, reading the ten hits' stored fields, snippet spans
+    and word pairs. pread leaves the shared file's position alone, so no lock is needed.
+    """
+    raw = getattr(column, "_child", None) or getattr(column, "_reader", None) or column
+    if type(raw) not in (VarBytesColumn.Reader, CompressedBytesColumn.Reader):
+        return None
+    file = raw._dbfile.file
+    start = raw._basepos
+    if isinstance(file, SubFile):  # a part of the segment's compound file
+        start += file._offset
+        file = file._file
+    try:
+        descriptor = file.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None  # e.g. a memory map
+    offsets, lengths = raw._offsets, raw._lengths
+
+    def value(docnum: int) -> bytes:
+        length = lengths[docnum]
+        return os.pread(descriptor, length, start + offsets[docnum]) if length else b""
+
+    return value
