@@ -396,20 +396,31 @@ def _add_proximity(ranker: Ranker, terms: list[str], total, allowed) -> None:
     documents = candidates.tolist()  # Python ints: indexing NumPy arrays one by one is slow
     stored: dict[int, bytes] = {}
     for first, second in itertools.pairwise(terms):
-        for code, field in PROXIMITY_FIELDS.items():
-            both = ranker.scores_at(field, first, candidates)
-            both += ranker.scores_at(field, second, candidates)
-            # Where neither word scores in the field the bonus is 0: no pair lookup there.
-            scoring = np.flatnonzero(both).tolist()
-            if not scoring:
-                continue
-            missing = [documents[n] for n in scoring if documents[n] not in stored]
-            if missing:
-                stored.update(ranker.stored_pairs(missing))
-            pair = f" {code}|{first}+{second} ".encode()
-            together = [n for n in scoring if pair in stored[documents[n]]]
-            if together:
-                total[candidates[together]] += np.float32(PROXIMITY_WEIGHT) * both[together]
+        both = {
+            code: ranker.scores_at(field, first, candidates)
+            + ranker.scores_at(field, second, candidates)
+            for code, field in PROXIMITY_FIELDS.items()
+        }
+        # Where neither word scores in any field the bonus is 0: no pair lookup there.
+        scoring = np.flatnonzero(np.sum(list(both.values()), axis=0)).tolist()
+        if not scoring:
+            continue
+        missing = [documents[n] for n in scoring if documents[n] not in stored]
+        if missing:
+            stored.update(ranker.stored_pairs(missing))
+        # One search per document for the pair in any field ("t|first+second", "b|..."):
+        # the letter before the bar says which field.
+        pair = f"|{first}+{second} ".encode()
+        for n in scoring:
+            pairs = stored[documents[n]]
+            codes = set()
+            found = pairs.find(pair)
+            while found != -1:
+                codes.add(chr(pairs[found - 1]))
+                found = pairs.find(pair, found + len(pair))
+            for code, scores in both.items():  # in field order, as the sums always were
+                if code in codes:
+                    total[documents[n]] += np.float32(PROXIMITY_WEIGHT) * scores[n]
 
 
 def _coordinate(searcher, scores, matched, terms: list[str], found, depth: int) -> list:
