@@ -125,3 +125,20 @@ def test_stored_fields_and_columns_read_directly_equal_whooshs_in_every_segment(
     for leaf, _ in searcher.reader().leaf_readers():
         assert _direct_values(leaf.column_reader("body_spans")) is not None
         assert _direct_values(_stored_column(leaf)) is not None
+
+
+def test_an_index_read_through_a_memory_map_gives_the_same_stored_fields(tmp_path):
+    # Whoosh's default storage maps the files into memory: no file to pread, so the ranker
+    # reads through Whoosh and must give the same values.
+    from whoosh.filedb.filestore import FileStorage
+
+    from kb.search.index import index_path
+
+    build_index(tmp_path, [Article(lang="en", slug="a", title="Gift cards", body="Buy one.\n")])
+    searcher = FileStorage(str(index_path(tmp_path))).open_index().searcher()
+    ranker = Ranker(searcher, FIELD_BOOSTS, BM25_B, BM25_K1)
+    leaf = next(iter(searcher.reader().leaf_readers()))[0]
+    assert _direct_values(_stored_column(leaf)) is None
+    assert ranker.stored_fields(0) == searcher.stored_fields(0)
+    assert ranker.stored_fields(0)["title"] == "Gift cards"
+    assert ranker.column_value("pairs", 0) == leaf.column_reader("pairs")[0] != b""
