@@ -142,3 +142,21 @@ def test_an_index_read_through_a_memory_map_gives_the_same_stored_fields(tmp_pat
     assert ranker.stored_fields(0) == searcher.stored_fields(0)
     assert ranker.stored_fields(0)["title"] == "Gift cards"
     assert ranker.column_value("pairs", 0) == leaf.column_reader("pairs")[0] != b""
+
+
+def test_field_lengths_read_at_once_equal_whooshs_per_document(tmp_path):
+    # BM25's length normalisation: long bodies (lengths over 255 are rounded by Whoosh), an
+    # empty summary, and a second segment after an update.
+    articles = [
+        Article(lang="en", slug=f"a{n}", title=f"Card {n}", body="word " * (40 * n + 1) + "\n")
+        for n in range(12)
+    ]
+    build_index(tmp_path, articles)
+    update_article(tmp_path, Article(lang="en", slug="a3", title="Card", body="Short.\n"))
+    searcher = SearchEngine(tmp_path).current_searcher()
+    ranker = Ranker(searcher, FIELD_BOOSTS, BM25_B, BM25_K1)
+    reader = searcher.reader()
+    for field in ("title", "body", "summary"):
+        expected = [reader.doc_field_length(n, field) or 0 for n in range(reader.doc_count_all())]
+        assert ranker._field_lengths(field).tolist() == expected
+    assert max(ranker._field_lengths("body")) > 255

@@ -25,9 +25,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 import numpy as np
-from whoosh.codec.whoosh3 import STORED_COLUMN
-from whoosh.columns import CompressedBytesColumn, VarBytesColumn
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, _lenfield
+from whoosh.columns import CompressedBytesColumn, NumericColumn, VarBytesColumn
 from whoosh.filedb.compound import SubFile
+from whoosh.util.numeric import byte_to_length
 
 from kb.search.text import is_arabic
 
@@ -46,6 +47,9 @@ _NO_COLUMN = object()
 # The postings of a term a field does not hold: one shared pair of empty arrays, not two new
 # ones per cached (field, term).
 _NO_POSTINGS = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+# Whoosh stores a field's length in a document as one byte (lengths above 255 rounded):
+# the length each byte stands for.
+_BYTE_LENGTHS = np.array([byte_to_length(code) for code in range(256)], dtype=np.float32)
 
 
 class Ranker:
@@ -271,8 +275,8 @@ class Ranker:
         if lengths is None:
             lengths = np.zeros(self.size, dtype=np.float32)
             for leaf, offset in self._leaves:
-                for docnum in range(leaf.doc_count_all()):
-                    lengths[offset + docnum] = leaf.doc_field_length(docnum, field) or 0
+                segment = lengths[offset : offset + leaf.doc_count_all()]
+                segment[:] = _segment_field_lengths(leaf, field, len(segment))
             with self._lock:
                 self._lengths[field] = lengths
         return lengths
@@ -322,6 +326,19 @@ def _one_edit(word: str, alphabet: str):
             yield head + tail[1:]  # deletion
         if len(tail) > 1:
             yield head + tail[1] + tail[0] + tail[2:]  # swap
+
+
+def _segment_field_lengths(leaf, field: str, count: int) -> np.ndarray:
+    """Every document's length of ``field`` in one segment, as ``leaf.doc_field_length``
+    gives them (Whoosh 2.7.4): its column of length bytes read at once. One Python call
+    per document took 100 ms at 10,000 articles, after every article saved."""
+    column = leaf._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+    if type(column) is NumericColumn.Reader and column._fixedlen == 1:
+        codes = np.zeros(count, dtype=np.uint8)  # documents past the column's end: 0
+        stored = min(count, column._count)
+        codes[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored), np.uint8)
+        return _BYTE_LENGTHS[codes]
+    return np.array([leaf.doc_field_length(n, field) or 0 for n in range(count)], np.float32)
 
 
 def _stored_column(leaf):
