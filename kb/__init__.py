@@ -19,8 +19,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     load_config(app, test_config)
 
     from kb import cli, extensions, web
+    from kb.insights import rollups
 
     extensions.init_app(app)
+    rollups.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

@@ -327,6 +327,22 @@ def purge_command(older_than: int | None) -> None:
         click.echo(f"  {count} {table} rows deleted")
 
 
+@kb_cli.command("rollup")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 366),
+    default=366,
+    show_default=True,
+    help="Roll up this many complete UTC days before today (the dashboard's widest period).",
+)
+def rollup_command(days: int) -> None:
+    """Compute the dashboard's daily roll-ups that are missing or stale (run it nightly)."""
+    from kb.insights.rollups import roll_up_complete_days
+
+    rolled = roll_up_complete_days(days)
+    click.echo(f"Rolled up {rolled} of the last {days} complete days (the others were current).")
+
+
 user_cli = AppGroup("user", help="Manage back-office users.")
 kb_cli.add_command(user_cli)
 

@@ -130,6 +130,15 @@ def test_arabic_spelling_variants_and_word_forms_are_one_gap():
     assert gap_key("is it") != gap_key("it is")
 
 
+def test_an_article_listed_twice_in_one_search_counts_as_shown_once(app):
+    search("twice", 0, "refund late", shown=["ar/refund-timing", "ar/refund-timing"], results=2)
+    search("once", 5, "refund late", shown=["ar/track-order", "ar/refund-timing"])
+    contact("twice", 10)
+    db.session.commit()
+    [gap] = content_gaps(DAY)
+    assert gap.shown == (ArticleCount("ar/refund-timing", 2), ArticleCount("ar/track-order", 1))
+
+
 def test_gaps_are_ranked_by_failed_searches_with_exact_figures(events):
     gaps = content_gaps(DAY)
     assert [(g.lang, g.query) for g in gaps] == [

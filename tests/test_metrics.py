@@ -445,6 +445,18 @@ def test_the_category_filter_follows_articles_contact_topics_and_first_answers(a
         headline(DAY, category="payments")
 
 
+def test_a_flow_with_several_requests_is_in_the_topic_of_its_first(app):
+    first_orders = contacted_flow("c1", 1, 2, category="orders", shown=("en/refund-policy",))
+    contact("c1", 3, first_orders, category="payments")
+    first_none = contacted_flow("c2", 1, 2, category="", shown=("en/refund-policy",))
+    contact("c2", 3, first_none, category="orders")
+    args = {"article_categories": CATEGORIES, "now": LATER}
+    # c1 chose orders first; c2 chose nothing first, so its first suggestion's topic counts.
+    assert counts(headline(DAY, category="orders", **args)) == (1, 0, 1, 0, 0)
+    assert counts(headline(DAY, category="payments", **args)) == (1, 0, 1, 0, 0)
+    assert counts(headline(DAY, category="", **args)) == (1, 0, 1, 0, 0)
+
+
 def test_the_category_filter_on_articles_visits_and_effort(app):
     view("v1", 1, "en/refund-policy")
     view("v2", 1, "en/track-order")

@@ -14,6 +14,7 @@ from sqlalchemy import delete, update
 
 from kb.contact.models import ContactDelivery, ContactRequest
 from kb.extensions import db
+from kb.insights import rollups
 from kb.insights.models import (
     ArticleView,
     ContactFlow,
@@ -49,6 +50,9 @@ def purge(older_than_days: int, now: dt.datetime | None = None) -> dict[str, int
     _run(update(ContactRequest).where(ContactRequest.flow_id.in_(old_flows)).values(flow_id=None))
     counts["contact_flow"] = _delete(ContactFlow, ContactFlow.started_at < cutoff)
     counts["widget_event"] = _delete(WidgetEvent, WidgetEvent.created_at < cutoff)
+    # The dashboard's daily roll-ups of those days (a view stamped up to a day before its
+    # search makes the next day's searches "clicked") are computed again when next read.
+    rollups.mark_stale_through((cutoff + rollups.ONE_DAY).date())
     db.session.commit()
     return counts
 

@@ -39,6 +39,9 @@ from kb.notices import NoticeEffect, NoticeRecord, list_notices, notice_effect
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 TOP_QUERIES = 20
+# The trend tables and their CSV export show every headline figure but the self-service
+# score, whose distinct visits per bucket are not counted.
+TREND_FAMILIES = ("flows", "searches", "effort")
 TOP_ARTICLES = 10
 RECENT_EDITS = 10
 RECENT_NOTICES = 10
@@ -118,7 +121,9 @@ def dashboard_data(
         category=category,
         bucket=bucket,
         headline=overall,
-        trend=tuple(trend(period, bucket, *scope, now=now, channel=channel)),
+        trend=tuple(
+            trend(period, bucket, *scope, now=now, channel=channel, families=TREND_FAMILIES)
+        ),
         failed_queries=tuple(
             top_failed_searches(
                 period, lang, TOP_QUERIES, category, article_categories, channel=channel

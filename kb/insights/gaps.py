@@ -25,9 +25,10 @@ Gaps are the groups with at least one failed or zero-result search, ranked by fa
 searches, then zero results, then searches, then the query (so the order is stable). The
 "top article" a writer should open is the one managers linked most, else the one opened most,
 else the one shown most: a person's judgement first, then what customers chose, then what
-search offered. Aggregates are set-based SQL (grouped counts, the metrics' correlated
-``EXISTS`` for "failed"); only the JSON list of shown keys is counted in Python, for the
-searches of the gaps returned.
+search offered. Aggregates are set-based SQL (grouped counts, the metrics' sets of failed
+and opened searches; the groups' counts come from the daily roll-ups of kb.insights.rollups
+for the whole past days of the period, the articles shown from the JSON lists of shown keys
+of the gaps' searches, unnested by the database).
 """
 
 from __future__ import annotations
@@ -35,13 +36,21 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from kb.contact.models import ContactRequest
 from kb.extensions import db
-from kb.insights.metrics import Metric, Period, _search_flags, _within_window
-from kb.insights.models import ArticleView, SearchEvent
+from kb.insights.metrics import (
+    ATTRIBUTION_WINDOW,
+    Metric,
+    Period,
+    _search_flags,
+    _split_by_rollups,
+    _within_window,
+)
+from kb.insights.models import ArticleView, SearchDay, SearchEvent
 from kb.search.text import analyse_word
 
 DEFAULT_LIMIT = 50
@@ -83,6 +92,7 @@ class ContentGap:
     top_article: str | None
 
 
+@lru_cache(maxsize=100_000)
 def gap_key(normalized_query: str) -> str:
     """What groups queries into one gap: their analysed words in order (see module)."""
     terms = [analyse_word(word) for word in normalized_query.split()]
@@ -116,7 +126,7 @@ def content_gaps(
     _add_phrasings(wanted, filters)
     _add_shown(wanted, filters)
     _add_opened(wanted, filters)
-    _add_linked(wanted, filters)
+    _add_linked(wanted, filters, period)
     return [group.gap(existing_keys) for group in gaps]
 
 
@@ -131,10 +141,24 @@ class _Group:
         # normalised query -> searches
         self.counts: Counter[str] = Counter()
         self.searches = self.failed = self.zero_results = self.with_results = self.clicked = 0
-        self.phrasings: Counter[str] = Counter()
-        self.shown: Counter[str] = Counter()
-        self.opened: Counter[str] = Counter()
-        self.linked_contacts: dict[str, set[int]] = defaultdict(set)
+
+    # The details, made on first use: only the gaps returned have any, out of every group of
+    # the period (tens of thousands in a year).
+    @cached_property
+    def phrasings(self) -> Counter[str]:
+        return Counter()
+
+    @cached_property
+    def shown(self) -> Counter[str]:
+        return Counter()
+
+    @cached_property
+    def opened(self) -> Counter[str]:
+        return Counter()
+
+    @cached_property
+    def linked_contacts(self) -> dict[str, set[int]]:
+        return defaultdict(set)
 
     @property
     def query(self) -> str:
@@ -166,8 +190,26 @@ def _filters(period: Period, lang: str | None) -> list:
 
 
 def _groups(period: Period, lang: str | None) -> dict[tuple[str, str], _Group]:
+    rolled, live = _split_by_rollups(period)
+    parts = [_raw_groups(piece, lang) for piece in live]
+    if rolled is not None:
+        parts.append(_rolled_groups(rolled, lang))
+    groups: dict[tuple[str, str], _Group] = {}
+    for rows in parts:
+        for search_lang, query, count, failed, zeros, with_results, clicked in rows:
+            group = groups.setdefault((search_lang, gap_key(query)), _Group(search_lang))
+            group.counts[query] += int(count)
+            group.searches += int(count)
+            group.failed += int(failed or 0)
+            group.zero_results += int(zeros or 0)
+            group.with_results += int(with_results or 0)
+            group.clicked += int(clicked or 0)
+    return groups
+
+
+def _raw_groups(period: Period, lang: str | None):
     flags = _search_flags(period)
-    rows = db.session.execute(
+    return db.session.execute(
         select(
             SearchEvent.lang,
             SearchEvent.normalized_query,
@@ -180,16 +222,26 @@ def _groups(period: Period, lang: str | None) -> dict[tuple[str, str], _Group]:
         .where(*_filters(period, lang))
         .group_by(SearchEvent.lang, SearchEvent.normalized_query)
     )
-    groups: dict[tuple[str, str], _Group] = {}
-    for search_lang, query, count, failed, zeros, with_results, clicked in rows:
-        group = groups.setdefault((search_lang, gap_key(query)), _Group(search_lang))
-        group.counts[query] += count
-        group.searches += count
-        group.failed += int(failed or 0)
-        group.zero_results += int(zeros or 0)
-        group.with_results += int(with_results or 0)
-        group.clicked += int(clicked or 0)
-    return groups
+
+
+def _rolled_groups(period: Period, lang: str | None):
+    """The same groups from the daily roll-ups (``period`` is whole days)."""
+    filters = [SearchDay.day >= period.start.date(), SearchDay.day < period.end.date()]
+    if lang is not None:
+        filters.append(SearchDay.lang == lang)
+    return db.session.execute(
+        select(
+            SearchDay.lang,
+            SearchDay.normalized_query,
+            func.sum(SearchDay.searches),
+            func.sum(SearchDay.failed),
+            func.sum(SearchDay.zero_results),
+            func.sum(SearchDay.with_results),
+            func.sum(SearchDay.clicked),
+        )
+        .where(*filters)
+        .group_by(SearchDay.lang, SearchDay.normalized_query)
+    )
 
 
 def _add_phrasings(wanted: dict[tuple[str, str], _Group], filters: list) -> None:
@@ -205,16 +257,31 @@ def _add_phrasings(wanted: dict[tuple[str, str], _Group], filters: list) -> None
 
 
 def _add_shown(wanted: dict[tuple[str, str], _Group], filters: list) -> None:
-    # A JSON list has no portable SQL spelling to unnest: count these few rows here.
+    shown = _json_list_items(SearchEvent.shown_keys)
     rows = db.session.execute(
-        select(SearchEvent.lang, SearchEvent.normalized_query, SearchEvent.shown_keys).where(
-            *filters, SearchEvent.result_count > 0
+        select(
+            SearchEvent.lang,
+            SearchEvent.normalized_query,
+            shown.c.value,
+            # A key listed twice in one search was still shown to one customer once.
+            func.count(SearchEvent.id.distinct()),
         )
+        .select_from(SearchEvent)
+        .join(shown, true())
+        .where(*filters, SearchEvent.result_count > 0)
+        .group_by(SearchEvent.lang, SearchEvent.normalized_query, shown.c.value)
     )
-    for search_lang, query, keys in rows:
+    for search_lang, query, key, count in rows:
         group = wanted.get((search_lang, query))
         if group is not None:
-            group.shown.update(set(keys or ()))
+            group.shown[key] += count
+
+
+def _json_list_items(column):
+    """The items of a JSON list column as rows with a ``value`` column (one per item)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.json_array_elements_text(column).table_valued("value")
+    return func.json_each(column).table_valued("value")
 
 
 def _add_opened(wanted: dict[tuple[str, str], _Group], filters: list) -> None:
@@ -232,7 +299,15 @@ def _add_opened(wanted: dict[tuple[str, str], _Group], filters: list) -> None:
             group.opened[key] += count
 
 
-def _add_linked(wanted: dict[tuple[str, str], _Group], filters: list) -> None:
+def _add_linked(wanted: dict[tuple[str, str], _Group], filters: list, period: Period) -> None:
+    answered = ContactRequest.answer_key.is_not(None) & (ContactRequest.answer_key != "")
+    # The visits with an answered request that can follow a search of the period: without
+    # them, SQLite looks for requests after each of the gaps' searches, by far the more rows.
+    answered_visits = select(ContactRequest.visit_id).where(
+        answered,
+        ContactRequest.created_at >= period.start,
+        ContactRequest.created_at <= period.end + ATTRIBUTION_WINDOW,
+    )
     rows = db.session.execute(
         select(
             SearchEvent.lang,
@@ -245,7 +320,7 @@ def _add_linked(wanted: dict[tuple[str, str], _Group], filters: list) -> None:
             (ContactRequest.visit_id == SearchEvent.visit_id)
             & _within_window(SearchEvent.created_at, ContactRequest.created_at),
         )
-        .where(*filters, ContactRequest.answer_key.is_not(None), ContactRequest.answer_key != "")
+        .where(*filters, answered, SearchEvent.visit_id.in_(answered_visits))
         .distinct()
     )
     for search_lang, query, key, contact_id in rows:

@@ -70,7 +70,8 @@ class ArticleView(ChannelColumns, db.Model):
             "visit_id",
             "search_id",
         ),
-        Index("ix_article_view_article_key_created_at", "article_key", "created_at"),
+        # Covers the readers (distinct visits) per article of a period: migration 0008.
+        Index("ix_article_view_article_key_created_at", "article_key", "created_at", "visit_id"),
         Index("ix_article_view_channel_created_at", "channel", "created_at"),
     )
 
@@ -137,3 +138,111 @@ class EffortScore(db.Model):
     score: Mapped[int]
     # The channel of its flow (see ChannelColumns); the host page is the flow's.
     channel: Mapped[str] = mapped_column(String(8), default="site", server_default="site")
+
+
+class SearchRollupColumns:
+    """What both search roll-ups keep per complete UTC day (kb.insights.rollups)."""
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    # shown_keys[0], the search's category under a topic filter; "" when nothing was shown.
+    first_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    searches: Mapped[int]
+    failed: Mapped[int]
+    zero_results: Mapped[int]
+    with_results: Mapped[int]
+    clicked: Mapped[int]
+
+
+class SearchDay(SearchRollupColumns, db.Model):
+    """The searches of one complete UTC day, counted per language, channel, query and top result.
+
+    A roll-up of SearchEvent (kb.insights.rollups): the year's top failed searches and content
+    gaps read these instead of every search, and their flags ("failed", "clicked") are the ones
+    kb.insights.metrics computes from the raw rows.
+    """
+
+    __tablename__ = "search_day"
+
+    # After the shared columns (sort_order), so both tables' keys start with the day.
+    normalized_query: Mapped[str] = mapped_column(String(300), primary_key=True, sort_order=1)
+
+
+class SearchCountDay(SearchRollupColumns, db.Model):
+    """SearchDay without the query: what the headline, channel and trend figures read."""
+
+    __tablename__ = "search_count_day"
+
+
+class RollupDay(db.Model):
+    """A UTC day whose roll-ups exist (stale while it has a RollupStaleMark)."""
+
+    __tablename__ = "rollup_day"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    computed_at: Mapped[dt.datetime | None]
+
+
+class RollupStaleMark(db.Model):
+    """A late event or a deletion changed the day's figures: roll it up again.
+
+    Only ever inserted (and deleted by the roll-up that reads them): a customer's contact
+    request or article view that marks a past day never waits for, or deadlocks with, a
+    roll-up holding that day's rows.
+    """
+
+    __tablename__ = "rollup_stale_mark"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(index=True)
+
+
+class VisitCountDay(db.Model):
+    """Visits whose searches and article views all fall on one UTC day in one language and
+    channel, counted per day, language and channel (kb.insights.rollups).
+
+    The self-service score counts distinct visits, which do not add up across days, languages
+    or channels; these visits do, as each is in exactly one row. The others are in VisitDay.
+    """
+
+    __tablename__ = "visit_count_day"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    # The search's language; for an article view, its key's ("ar/refund" -> "ar").
+    lang: Mapped[str] = mapped_column(String(8), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    visits: Mapped[int]
+
+
+class VisitDay(db.Model):
+    """The other visits of a complete UTC day, by id: one row per language and channel used.
+
+    A visit is here when it searched or read on more than one day, or in more than one
+    language or channel in a day, so that counting these rows' distinct ids is exact.
+    """
+
+    __tablename__ = "visit_day"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    visit_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+
+class VisitKeyDay(db.Model):
+    """The visits of a complete UTC day by article: the top result of their searches and the
+    articles they read, one row per article, language, channel and visit.
+
+    What the self-service score reads under a topic filter (the articles of a category), where
+    a visit counts once however many of its articles are in the topic.
+    """
+
+    __tablename__ = "visit_key_day"
+
+    # First, so that a topic's articles are ranges of the primary key.
+    article_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    visit_id: Mapped[str] = mapped_column(String(32), primary_key=True)

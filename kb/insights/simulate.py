@@ -34,6 +34,7 @@ from sqlalchemy import Table, delete, insert, select
 from kb.contact.models import ContactRequest
 from kb.content import Article
 from kb.extensions import db
+from kb.insights import rollups
 from kb.insights.events import EFFORT_SCORES, QUERY_LIMIT
 from kb.insights.models import (
     ArticleView,
@@ -162,6 +163,9 @@ def simulate(
         if simulation.batch.visits == BATCH_VISITS:
             _write(simulation, progress, events is not None)
     _write(simulation, progress, events is not None)
+    # Rows of past days were added: days rolled up meanwhile are computed again when read.
+    rollups.mark_all_stale()
+    db.session.commit()
     return simulation.report(number)
 
 
@@ -195,6 +199,7 @@ def clear_simulated() -> dict[str, int]:
             .execution_options(synchronize_session=False)
         )
         removed[model.__tablename__] = result.rowcount
+    rollups.mark_all_stale()
     db.session.commit()
     return removed
 

@@ -390,7 +390,9 @@ def render_chart(name: str, filters: Filters) -> bytes:
             [str(score) for score in EFFORT_SCORES],
             [(_("Answers"), summary.distribution)],
         )
-    buckets = trend(period, filters.bucket, *scope, channel=filters.channel)
+    # Only the figures this chart draws.
+    families = ("searches",) if name == "searches" else ("flows",)
+    buckets = trend(period, filters.bucket, *scope, channel=filters.channel, families=families)
     x_labels = [bucket.period.start.strftime(DATE_FORMAT) for bucket in buckets]
     if name == "flows":
         return charts.line_chart(
