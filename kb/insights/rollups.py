@@ -96,6 +96,11 @@ _CONTACT_REACH = dt.timedelta(minutes=30)
 # Days rolled up per transaction: on SQLite every other write (customers' searches too) waits
 # for the one in progress; a day of a million-event year takes about 25 ms.
 DAYS_PER_TRANSACTION = 7
+# Rolling up this many days at once (a first view of a long period, `flask kb rollup`) ends
+# with ANALYZE of the roll-up tables on PostgreSQL.
+ANALYZE_AFTER_DAYS = 28
+# The tables a roll-up writes.
+ROLLUP_TABLES = (SearchDay, SearchCountDay, VisitCountDay, VisitDay, VisitKeyDay)
 # PostgreSQL advisory lock key of the roll-ups (one at a time; any constant unique to kb).
 _ROLLUP_LOCK = 0x6B62_0008
 
@@ -126,12 +131,28 @@ def ensure_rolled_up(first: dt.date, last: dt.date) -> int:
     for _pass in range(_PASSES):
         missing = _missing_days(first, last)
         if not missing:
+            if rolled >= ANALYZE_AFTER_DAYS:
+                _analyze_rollups()
             return rolled
         for run_first, run_last in _runs(missing):
             _roll_up(run_first, run_last)
             db.session.commit()
         rolled += len(missing)
     raise RuntimeError(f"the roll-ups of {first} to {last} keep going stale")
+
+
+def _analyze_rollups() -> None:
+    """Refresh PostgreSQL's statistics of the roll-up tables after a large roll-up.
+
+    Autovacuum would, within a minute or so; until then the planner takes the tables a year
+    was just written to for nearly empty, and the next views of that year took 1.1-1.2 s
+    instead of 0.7-0.9 s at a million events. (SQLite plans without statistics here.)
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    tables = [model.__tablename__ for model in ROLLUP_TABLES]
+    db.session.execute(text(f"ANALYZE {', '.join(tables)}"))
+    db.session.commit()
 
 
 def _missing_days(first: dt.date, last: dt.date) -> list[dt.date]:
