@@ -46,6 +46,8 @@ from kb.insights.metrics import (
     ATTRIBUTION_WINDOW,
     Metric,
     Period,
+    _rolled_search_filters,
+    _Scope,
     _search_flags,
     _split_by_rollups,
     _within_window,
@@ -226,9 +228,7 @@ def _raw_groups(period: Period, lang: str | None):
 
 def _rolled_groups(period: Period, lang: str | None):
     """The same groups from the daily roll-ups (``period`` is whole days)."""
-    filters = [SearchDay.day >= period.start.date(), SearchDay.day < period.end.date()]
-    if lang is not None:
-        filters.append(SearchDay.lang == lang)
+    filters = _rolled_search_filters(_Scope.of(period, lang, None, None))
     return db.session.execute(
         select(
             SearchDay.lang,

@@ -1014,15 +1014,21 @@ def _rolled_search_counts(scope: _Scope, bucket: str | None) -> dict:
 
 
 def _rolled_search_filters(scope: _Scope, table=SearchDay) -> list[ColumnElement]:
-    """:func:`_search_filters` on a roll-up table: the period must be whole UTC days."""
+    """:func:`_search_filters` on a search roll-up table: the period must be whole UTC days."""
+    filters = _rolled_filters(scope, table)
+    if scope.keys is not None:
+        filters.append(table.__table__.c.first_key.in_(scope.keys))
+    return filters
+
+
+def _rolled_filters(scope: _Scope, table) -> list[ColumnElement]:
+    """The scope's days, language and channel on any roll-up table (no article filter)."""
     columns = table.__table__.c
     filters = [columns.day >= scope.period.start.date(), columns.day < scope.period.end.date()]
     if scope.lang is not None:
         filters.append(columns.lang == scope.lang)
     if scope.channel is not None:
         filters.append(columns.channel == scope.channel)
-    if scope.keys is not None:
-        filters.append(columns.first_key.in_(scope.keys))
     return filters
 
 
@@ -1118,12 +1124,13 @@ def _rolled_helped_visits(
     active in ``live`` that have nothing in scope in ``rolled``.
     """
     by_channel = bucket == BY_CHANNEL
+    on_rolled = replace(scope, period=rolled)
     counted: Counter = Counter()
     ids: set[tuple[str | None, str]] = set()
     if scope.keys is not None:
         channel = VisitKeyDay.channel if by_channel else null()
         visits = select(channel, func.count(VisitKeyDay.visit_id.distinct())).where(
-            *_rolled_visit_filters(scope, rolled, VisitKeyDay),
+            *_rolled_filters(on_rolled, VisitKeyDay),
             VisitKeyDay.article_key.in_(scope.keys),
         )
         if by_channel:
@@ -1133,13 +1140,13 @@ def _rolled_helped_visits(
     else:
         totals = (
             select(VisitCountDay.channel, func.sum(VisitCountDay.visits))
-            .where(*_rolled_visit_filters(scope, rolled, VisitCountDay))
+            .where(*_rolled_filters(on_rolled, VisitCountDay))
             .group_by(VisitCountDay.channel)
         )
         for channel, visits in db.session.execute(totals):
             counted[channel if by_channel else None] += int(visits)
         listed = select(VisitDay.channel, VisitDay.visit_id).where(
-            *_rolled_visit_filters(scope, rolled, VisitDay)
+            *_rolled_filters(on_rolled, VisitDay)
         )
         ids = {
             (channel if by_channel else None, visit_id)
@@ -1150,23 +1157,11 @@ def _rolled_helped_visits(
         live_scope = replace(scope, period=piece)
         active = set(db.session.execute(_raw_helped(live_scope, key)).tuples())
         # The few of them also active in scope on the rolled days are counted there already.
-        returning = _raw_helped(
-            replace(scope, period=rolled), key, among=_raw_helped(live_scope, None)
-        )
+        returning = _raw_helped(on_rolled, key, among=_raw_helped(live_scope, None))
         new = active - set(db.session.execute(returning).tuples())
         ids |= {row if by_channel else (None, *row) for row in new}
     counted.update(bucket_key for bucket_key, _visit_id in ids)
     return dict(counted)
-
-
-def _rolled_visit_filters(scope: _Scope, rolled: Period, table) -> list[ColumnElement]:
-    columns = table.__table__.c
-    filters = [columns.day >= rolled.start.date(), columns.day < rolled.end.date()]
-    if scope.lang is not None:
-        filters.append(columns.lang == scope.lang)
-    if scope.channel is not None:
-        filters.append(columns.channel == scope.channel)
-    return filters
 
 
 def _contact_channel_is(channel: str) -> ColumnElement:
