@@ -42,8 +42,6 @@ MAX_CACHED_PAIRS = 500
 # one shares `_NO_POSTINGS` and costs ~150 bytes (key, LRU node): 50,000 are under 10 MB.
 # 1,000 distinct queries used 6,200.
 MAX_CACHED_TERMS = 50_000
-# A segment without the column asked for (an index written before it existed).
-_NO_COLUMN = object()
 # The postings of a term a field does not hold: one shared pair of empty arrays, not two new
 # ones per cached (field, term).
 _NO_POSTINGS = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
@@ -72,6 +70,7 @@ class Ranker:
         self._lengths: dict[str, np.ndarray] = {}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._pairs: OrderedDict[int, bytes] = OrderedDict()
+        # Per (column, segment): how to read a document's value (see _read).
         self._columns: dict[tuple[str, int], Callable[[int], object]] = {}
         self._vocabularies: dict[str, tuple[frozenset[str], dict[bool, str]]] = {}
         self._term_lists: dict[str, list[str]] = {}
@@ -149,38 +148,24 @@ class Ranker:
 
     def column_value(self, field: str, docnum: int) -> bytes:
         """A document's value in a bytes column (b"" when its segment has no such column)."""
-        number, offset = self._leaf_of(docnum)
-        column = self._columns.get((field, number))
-        if column is None:
-            leaf = self._leaves[number][0]
-            # Opening a column reader reads its whole table of offsets (~1 ms at 1,000
-            # documents): once per segment and generation, not per hit.
-            if leaf.has_column(field):
-                whoosh_column = leaf.column_reader(field)
-                column = _direct_values(whoosh_column) or whoosh_column.__getitem__
-            else:
-                column = _NO_COLUMN
-            with self._lock:
-                self._columns[(field, number)] = column
-        return b"" if column is _NO_COLUMN else column(docnum - offset)
+        return self._read(field, docnum, _column_reader)
 
     def stored_fields(self, docnum: int) -> dict:
         """A document's stored fields, as Whoosh's ``searcher.stored_fields`` gives them."""
+        return self._read("_stored", docnum, _stored_fields_reader)
+
+    def _read(self, name: str, docnum: int, open_reader: Callable[[object, str], Callable]):
+        """``docnum``'s value read by the reader ``open_reader`` makes for its segment.
+
+        Opening a reader reads its whole table of offsets (~1 ms at 1,000 documents): once
+        per segment and generation, not per hit.
+        """
         number, offset = self._leaf_of(docnum)
-        read = self._columns.get(("_stored", number))
+        read = self._columns.get((name, number))
         if read is None:
-            leaf = self._leaves[number][0]
-            stored = _direct_values(_stored_column(leaf))
-            if stored is None:
-                read = leaf.stored_fields
-            else:
-
-                def read(docnum: int, stored=stored) -> dict:
-                    value = stored(docnum)
-                    return pickle.loads(zlib.decompress(value)) if value else {}
-
+            read = open_reader(self._leaves[number][0], name)
             with self._lock:
-                self._columns[("_stored", number)] = read
+                self._columns[(name, number)] = read
         return read(docnum - offset)
 
     def _leaf_of(self, docnum: int) -> tuple[int, int]:
@@ -339,6 +324,29 @@ def _segment_field_lengths(leaf, field: str, count: int) -> np.ndarray:
         codes[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored), np.uint8)
         return _BYTE_LENGTHS[codes]
     return np.array([leaf.doc_field_length(n, field) or 0 for n in range(count)], np.float32)
+
+
+def _column_reader(leaf, field: str) -> Callable[[int], bytes]:
+    if not leaf.has_column(field):
+        return _no_value  # an index written before the column existed
+    column = leaf.column_reader(field)
+    return _direct_values(column) or column.__getitem__
+
+
+def _no_value(_docnum: int) -> bytes:
+    return b""
+
+
+def _stored_fields_reader(leaf, _name: str) -> Callable[[int], dict]:
+    stored = _direct_values(_stored_column(leaf))
+    if stored is None:
+        return leaf.stored_fields
+
+    def read(docnum: int) -> dict:
+        value = stored(docnum)
+        return pickle.loads(zlib.decompress(value)) if value else {}
+
+    return read
 
 
 def _stored_column(leaf):
