@@ -15,8 +15,6 @@ import re
 import struct
 from collections.abc import Collection
 
-import numpy as np
-
 from kb.search.analysis import COMPOUND_PATTERN, HYPHENS
 from kb.search.text import TOKEN_PATTERN, analyse_word, is_arabic
 
@@ -36,8 +34,7 @@ _HYPHEN = re.compile(f"[{HYPHENS}]")
 # Packing of `word_spans`: the byte length of the terms, the terms (UTF-8, one per line),
 # then (start, end) of each as little-endian unsigned 16-bit numbers (SCAN_CHARS < 65,536).
 _SIZE = struct.Struct("<I")
-_SPAN = np.dtype("<u2")
-_WORD_SPAN = struct.Struct("<HH")
+_SPAN = struct.Struct("<HH")
 
 
 def word_spans(text: str) -> bytes:
@@ -48,7 +45,7 @@ def word_spans(text: str) -> bytes:
     stop words are left out.
     """
     terms: list[str] = []
-    spans: list[int] = []
+    spans: list[bytes] = []
     for match in _COMPOUND.finditer(text, 0, min(len(text), SCAN_CHARS)):
         word, start = match.group(), match.start()
         if _HYPHEN.search(word):
@@ -58,9 +55,9 @@ def word_spans(text: str) -> bytes:
         for entry_start, entry_end, term in entries:
             if term is not None:
                 terms.append(term)
-                spans += (entry_start, entry_end)
+                spans.append(_SPAN.pack(entry_start, entry_end))
     packed = "\n".join(terms).encode("utf-8")
-    return _SIZE.pack(len(packed)) + packed + np.array(spans, dtype=_SPAN).tobytes()
+    return _SIZE.pack(len(packed)) + packed + b"".join(spans)
 
 
 def mapped_matches(packed: bytes, terms: Collection[str]) -> list[tuple[int, int, str]]:
@@ -86,7 +83,7 @@ def mapped_matches(packed: bytes, terms: Collection[str]) -> list[tuple[int, int
     found: list[tuple[int, int, str]] = []
     marked_to = -1
     for number, term in wanted:
-        start, end = _WORD_SPAN.unpack_from(packed, spans_at + _WORD_SPAN.size * number)
+        start, end = _SPAN.unpack_from(packed, spans_at + _SPAN.size * number)
         if start < marked_to:
             continue  # a part of a hyphenated word already marked whole
         found.append((start, end, term))
