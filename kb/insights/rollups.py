@@ -122,7 +122,8 @@ def rolled_period(start: dt.datetime, end: dt.datetime, *, now: dt.datetime | No
 def ensure_rolled_up(first: dt.date, last: dt.date) -> int:
     """Roll up the days ``first`` to ``last`` (both included) that are missing or stale.
 
-    Returns the number of days rolled up. Each run of consecutive days is one transaction.
+    Returns the number of days rolled up. Each run of consecutive days (at most
+    `DAYS_PER_TRANSACTION`) is one transaction.
     """
     rolled = 0
     # Rolling up a day can make another day stale (a visit found on both, see
